@@ -1,0 +1,50 @@
+"""One writing run per database, so two cron jobs never interleave.
+
+An advisory ``flock`` on ``<db>.lock``: the kernel drops it when the holder
+dies, even by SIGKILL, so a crash never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from enrich.errors import LockedError, StoreError
+
+
+def lock_path(db: Path) -> Path:
+    return db.with_name(db.name + ".lock")
+
+
+@contextmanager
+def database_lock(db: Path, command: str):
+    """Hold the write lock of ``db`` for the duration of the block."""
+    path = lock_path(Path(db))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the lock file: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(f"{db}: another enrich run is using this database ({holder(fd)}); try again when it ends") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "command": command, "since": time.time()}).encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(info["since"]))
+        return f"'enrich {info['command']}', pid {info['pid']}, since {since}"
+    except (OSError, ValueError, KeyError):
+        return "holder unknown"

@@ -1,0 +1,221 @@
+"""The one writer: every row that reaches SQLite passes through here.
+
+Producers put *groups* of operations on a bounded queue. The writer task takes
+groups until it has ``batch_size`` rows or ``flush_interval`` has passed, then
+commits them in ONE transaction, running each statement once with
+``executemany`` over all its rows. A group is never split across transactions,
+so an item's result and its checkpoint are committed together or not at all.
+
+Within a batch, statements run in the order they first appear; a statement that
+depends on another (a checkpoint after its result) must follow it in its group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable, Sequence
+
+import aiosqlite
+
+from enrich.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+Op = tuple[str, Sequence[Any]]  # (sql, params)
+
+
+@dataclass
+class WriterStats:
+    rows: int = 0
+    transactions: int = 0
+    busy_seconds: float = 0.0
+
+
+@dataclass
+class Call:
+    """Run ``fn(conn)`` in a transaction of its own and hand back its result."""
+
+    fn: Callable[[aiosqlite.Connection], Awaitable[Any]]
+    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class Barrier:
+    """Resolved once everything queued before it is committed."""
+
+    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+_STOP = object()
+
+
+class Writer:
+    """Use as ``async with Writer(conn) as writer: await writer.put(op)``."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        batch_size: int = 2000,
+        flush_interval: float = 0.25,
+        queue_size: int = 20000,
+    ):
+        self.conn = conn
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size)
+        self.stats = WriterStats()
+        self.task: asyncio.Task | None = None
+        self.error: BaseException | None = None
+
+    async def __aenter__(self) -> "Writer":
+        self.task = asyncio.create_task(self.run(), name="enrich-writer")
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ producers
+
+    async def put(self, sql: str, params: Sequence[Any]) -> None:
+        await self.put_group([(sql, params)])
+
+    async def put_group(self, ops: Iterable[Op]) -> None:
+        """Queue ops that must be committed in the same transaction."""
+        self.raise_if_failed()
+        group = list(ops)
+        if group:
+            await self.queue.put(group)
+
+    async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[Any]]) -> Any:
+        """Run ``fn(conn)`` in its own transaction after what is queued; return its result."""
+        self.raise_if_failed()
+        item = Call(fn)
+        await self.queue.put(item)
+        return await item.future
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Execute one statement in order with the queue; return ``lastrowid``."""
+
+        async def one(conn):
+            cursor = await conn.execute(sql, params)
+            return cursor.lastrowid
+
+        return await self.call(one)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        self.raise_if_failed()
+        barrier = Barrier()
+        await self.queue.put(barrier)
+        await barrier.future
+
+    async def close(self) -> None:
+        """Commit what is queued and stop. Safe to call twice and after cancellation."""
+        if self.task is None:
+            return
+        task, self.task = self.task, None
+        if not task.done():
+            await self.queue.put(_STOP)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # We were cancelled while waiting: still let the writer finish its commit.
+                await task
+                raise
+        self.raise_if_failed()
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise StoreError(f"the database writer stopped: {self.error}") from self.error
+
+    # ------------------------------------------------------------ the task
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        try:
+            while not stopping:
+                first = await self.queue.get()
+                batch, specials, rows = [], [], 0
+                deadline = loop.time() + self.flush_interval
+                item = first
+                while True:
+                    if item is _STOP:
+                        stopping = True
+                    elif isinstance(item, list):
+                        batch.append(item)
+                        rows += len(item)
+                    else:
+                        specials.append(item)
+                    if stopping or specials or rows >= self.batch_size:
+                        break
+                    try:
+                        item = self.queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        remaining = deadline - loop.time()
+                        if remaining <= 0:
+                            break
+                        try:
+                            item = await asyncio.wait_for(self.queue.get(), remaining)
+                        except asyncio.TimeoutError:
+                            break
+                if batch:
+                    await self.commit(batch, rows)
+                for special in specials:
+                    await self.serve(special)
+        except BaseException as exc:
+            self.error = exc
+            self.fail_waiters(exc)
+            if not isinstance(exc, asyncio.CancelledError):
+                log.error("database writer failed: %s", exc)
+            raise
+
+    async def commit(self, groups: list[list[Op]], rows: int) -> None:
+        by_sql: dict[str, list[Sequence[Any]]] = {}
+        for group in groups:
+            for sql, params in group:
+                by_sql.setdefault(sql, []).append(params)
+        started = time.perf_counter()
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in by_sql.items():
+                await self.conn.executemany(sql, params)
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            try:
+                await self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        self.stats.rows += rows
+        self.stats.transactions += 1
+        self.stats.busy_seconds += time.perf_counter() - started
+
+    async def serve(self, special: Call | Barrier) -> None:
+        if isinstance(special, Barrier):
+            special.future.set_result(None)
+            return
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = await special.fn(self.conn)
+            await self.conn.execute("COMMIT")
+        except Exception as exc:
+            await self.conn.execute("ROLLBACK")
+            special.future.set_exception(exc)
+            return
+        self.stats.transactions += 1
+        special.future.set_result(result)
+
+    def fail_waiters(self, exc: BaseException) -> None:
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if isinstance(item, (Call, Barrier)) and not item.future.done():
+                item.future.set_exception(StoreError(f"the database writer stopped: {exc}"))
