@@ -1,0 +1,35 @@
+"""Turning a raw tag into the forms it is compared in.
+
+``normalise`` gives a readable form (lower case, no accents, "and" for "&",
+single spaces): ignore patterns run on it. ``fold`` removes the spaces too,
+so "hip-hop", "Hip Hop" and "hiphop" meet on the same key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_AND = re.compile(r"\s*&\s*|\s+'?n'?\s+|'n'")
+_SEPARATORS = re.compile(r"[-_/.,+;:|~]+")
+_DROP = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalise(tag: str) -> str:
+    """'Drum & Bass' -> 'drum and bass'; 'Hip-Hop' -> 'hip hop'; ' Oi! ' -> 'oi'."""
+    text = strip_accents(unicodedata.normalize("NFKC", tag)).casefold()
+    text = _AND.sub(" and ", text)
+    text = _SEPARATORS.sub(" ", text)
+    text = _DROP.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(tag: str) -> str:
+    """The matching key: the normalised tag without spaces ('hip hop' -> 'hiphop')."""
+    return normalise(tag).replace(" ", "")
