@@ -21,8 +21,6 @@ class ClassifierConfig:
     poll_seconds: float
     min_confidence: float
     max_tokens: int
-    input_price: float
-    output_price: float
 
     def policy(self) -> ClassifierPolicy:
         return ClassifierPolicy(self.mode, tuple(self.when), self.weak_below, self.conflict_ratio)
