@@ -2,7 +2,8 @@
 
 CREATE TABLE tracks (
     id               INTEGER PRIMARY KEY,
-    path             TEXT NOT NULL UNIQUE,   -- absolute; surrogate-escaped when not UTF-8
+    path             TEXT NOT NULL UNIQUE,   -- absolute; bytes that are not UTF-8 shown as \xNN
+    path_bytes       BLOB,                   -- the raw name when it is not UTF-8 (to reopen it)
     size             INTEGER NOT NULL,
     mtime_ns         INTEGER NOT NULL,
     format           TEXT,                   -- mutagen's name: MP3, FLAC, OggVorbis, MP4, ...
@@ -33,6 +34,17 @@ CREATE TABLE tracks (
 );
 CREATE INDEX tracks_artist ON tracks(artist);
 CREATE INDEX tracks_missing ON tracks(missing);
+
+-- Files the scan could not read, remembered with their state so an unchanged
+-- bad file is not read again every night and never enters `tracks`.
+CREATE TABLE unreadable_files (
+    path        TEXT PRIMARY KEY,            -- as tracks.path
+    path_bytes  BLOB,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    error       TEXT NOT NULL,
+    seen_at     REAL NOT NULL
+) WITHOUT ROWID;
 
 CREATE TABLE runs (
     id           INTEGER PRIMARY KEY,

@@ -1,0 +1,265 @@
+"""Reading many files' tags in reader processes, each read capped in time and memory.
+
+Why processes of our own instead of ``ProcessPoolExecutor``: the parent must know
+which file a reader is on, so a reader stuck in C code is killed and only that
+file is lost; and a pool would re-import ``python -m enrich``'s main module in
+its children. Each reader is ``python -m enrich.library.reader``, talking over
+its stdin/stdout in length-prefixed pickles:
+
+    parent -> reader   a list of paths
+    reader -> parent   one result dict per path, in order
+
+A reader caps each read with SIGALRM (``read_timeout``) and its address space
+with RLIMIT_AS (``read_memory_mb``). The parent's watchdog kills a reader that
+sends nothing for longer than the time cap plus a grace period; a reader that
+dies (killed, crashed, out of memory) costs only the file it was on, and a new
+reader takes the rest of the chunk.
+
+Results come back chunk by chunk in the order of the paths given, so a scan
+that is stopped and resumed writes its rows in the same order as one that is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import pickle
+import signal
+import struct
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence
+
+DEFAULT_READ = "enrich.library.tags:read_file"
+HEADER = struct.Struct(">I")
+# Extra seconds the parent allows over the reader's own cap, and for a reader to start.
+GRACE = 5.0
+STARTUP = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    path: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    tags: dict[str, Any] | None = None  # the tracks columns read from the file
+    error: str | None = None  # one line; set when tags is None
+
+
+# ---------------------------------------------------------------- in the reader process
+
+
+class ReadTimeout(BaseException):
+    """Raised by SIGALRM inside a read. A BaseException so no parser's ``except Exception`` eats it."""
+
+
+def on_alarm(signum, frame):
+    raise ReadTimeout()
+
+
+def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: int) -> dict:
+    """Stat, read (once more if the file changed meanwhile), and describe the outcome as a dict."""
+    from enrich.errors import FileError
+
+    for attempt in range(2):
+        try:
+            before = os.stat(path)
+        except FileNotFoundError:
+            return {"path": path, "error": "vanished during scan (deleted before it could be read)"}
+        except OSError as exc:
+            return {"path": path, "error": f"cannot stat: {exc.strerror or exc}"}
+        state = {"path": path, "size": before.st_size, "mtime_ns": before.st_mtime_ns}
+        if before.st_size == 0:
+            return {**state, "error": "empty file (0 bytes)"}
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            outcome = {**state, "tags": read(path)}
+        except ReadTimeout:
+            return {**state, "error": f"tag reading took longer than {timeout:g}s (scan.read_timeout); abandoned"}
+        except MemoryError:
+            return {**state, "error": f"tag reading needed more than {memory_mb} MB (scan.read_memory_mb); abandoned"}
+        except FileError as exc:
+            outcome = {**state, "error": exc.reason}
+        except Exception as exc:  # a reader must survive any one file
+            outcome = {**state, "error": f"tag reader failed: {type(exc).__name__}: {exc}"[:300]}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        try:
+            after = os.stat(path)
+        except FileNotFoundError:
+            return {**state, "error": "vanished during scan (deleted while it was read)"}
+        except OSError:
+            return outcome
+        if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+            return outcome
+    return {**state, "error": "kept changing while it was read; it will be read at the next scan"}
+
+
+def load_function(dotted: str) -> Callable[[str], dict]:
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def serve(read: str, timeout: float, memory_mb: int) -> None:
+    """The reader's loop: read path lists from stdin, write one result per path to stdout."""
+    import resource
+
+    inbox = sys.stdin.buffer
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints must not corrupt the protocol
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    signal.signal(signal.SIGALRM, on_alarm)
+    read_fn = load_function(read)
+    limit = memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        header = inbox.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return
+        paths = pickle.loads(inbox.read(HEADER.unpack(header)[0]))
+        for path in paths:
+            data = pickle.dumps(read_one(path, read_fn, timeout, memory_mb), protocol=pickle.HIGHEST_PROTOCOL)
+            outbox.write(HEADER.pack(len(data)) + data)
+            outbox.flush()
+
+
+# ---------------------------------------------------------------- in the parent
+
+
+def exit_text(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+class Reader:
+    """One reader process, started on demand and replaced when it dies or is killed."""
+
+    def __init__(self, read: str, timeout: float, memory_mb: int):
+        self.read, self.timeout, self.memory_mb = read, timeout, memory_mb
+        self.proc: asyncio.subprocess.Process | None = None
+        self.fresh = False
+
+    async def start(self) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "enrich.library.reader", self.read, repr(self.timeout), str(self.memory_mb),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        )
+        self.fresh = True
+
+    async def receive(self, deadline: float) -> dict:
+        assert self.proc and self.proc.stdout
+        header = await asyncio.wait_for(self.proc.stdout.readexactly(HEADER.size), deadline)
+        body = await asyncio.wait_for(self.proc.stdout.readexactly(HEADER.unpack(header)[0]), deadline)
+        return pickle.loads(body)
+
+    async def kill(self) -> int | None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        return await proc.wait()
+
+    async def close(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.stdin and not proc.stdin.is_closing():
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+            self.proc = None
+        except asyncio.TimeoutError:
+            await self.kill()
+
+    async def read_chunk(self, paths: Sequence[str]) -> list[ReadResult]:
+        results: list[ReadResult] = []
+        pending = list(paths)
+        while pending:
+            if self.proc is None:
+                await self.start()
+            data = pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL)
+            assert self.proc and self.proc.stdin
+            try:
+                self.proc.stdin.write(HEADER.pack(len(data)) + data)
+                await self.proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the reader is dead; receive() below finds out and names the file
+            while pending:
+                path = pending[0]
+                deadline = self.timeout + GRACE + (STARTUP if self.fresh else 0)
+                try:
+                    results.append(ReadResult(**await self.receive(deadline)))
+                    self.fresh = False
+                except asyncio.TimeoutError:
+                    await self.kill()
+                    results.append(ReadResult(path, error=f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"))
+                except (asyncio.IncompleteReadError, ConnectionResetError):
+                    code = await self.kill()
+                    results.append(ReadResult(path, error=f"tag reader process died on this file ({exit_text(code)})"))
+                pending.pop(0)
+                if self.proc is None:
+                    break  # resend the rest to a new reader
+        return results
+
+
+class ReaderPool:
+    """``workers`` reader processes; ``read_all`` hands results over chunk by chunk, in order."""
+
+    def __init__(self, workers: int, *, timeout: float, memory_mb: int, chunk_size: int = 64, read: str = DEFAULT_READ):
+        self.workers = max(1, workers)
+        self.chunk_size = max(1, chunk_size)
+        self.readers = [Reader(read, timeout, memory_mb) for _ in range(self.workers)]
+
+    async def read_all(self, paths: Sequence[str], handle: Callable[[list[ReadResult]], Awaitable[None]]) -> None:
+        chunks = [paths[i:i + self.chunk_size] for i in range(0, len(paths), self.chunk_size)]
+        if not chunks:
+            return
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in chunks]
+        # At most this many chunks read ahead of the one being handled: bounded memory.
+        window = asyncio.Semaphore(2 * self.workers)
+        next_chunk = iter(range(len(chunks)))
+
+        async def work(reader: Reader) -> None:
+            while True:
+                await window.acquire()
+                index = next(next_chunk, None)
+                if index is None:
+                    window.release()
+                    return
+                futures[index].set_result(await reader.read_chunk(chunks[index]))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for reader in self.readers[: len(chunks)]:
+                    group.create_task(work(reader))
+                for future in futures:
+                    results = await future
+                    window.release()
+                    await handle(results)
+        except BaseException:
+            await asyncio.shield(self.close(kill=True))  # stopped: no reader outlives us
+            raise
+        await self.close()
+
+    async def close(self, kill: bool = False) -> None:
+        await asyncio.gather(*((r.kill() if kill else r.close()) for r in self.readers), return_exceptions=True)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))

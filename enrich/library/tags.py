@@ -1,0 +1,319 @@
+"""Reading tags and audio properties, normalised across containers.
+
+Each container names things its own way (ID3 frames, Vorbis comments, MP4
+atoms, APEv2 keys, ASF attributes). ``raw_fields`` turns any of them into one
+mapping ``field -> list of strings``; ``normalise`` (pure) turns that into the
+values of the ``tracks`` columns. ``read_file`` is what the scan's reader
+processes call: one file in, one plain dict out, or a :class:`FileError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+import mutagen
+from mutagen.apev2 import APEv2
+from mutagen.asf import ASFTags
+from mutagen.id3 import ID3, Encoding
+from mutagen.mp4 import MP4Tags
+
+from enrich.errors import FileError
+
+# Vorbis comment and APEv2 keys (lower case) -> our field. Both are case-insensitive.
+TEXT_KEYS = {
+    "artist": "artist",
+    "albumartist": "album_artist",
+    "album artist": "album_artist",
+    "album_artist": "album_artist",
+    "album": "album",
+    "title": "title",
+    "tracknumber": "track",
+    "track": "track",
+    "tracktotal": "track_total",
+    "totaltracks": "track_total",
+    "discnumber": "disc",
+    "disc": "disc",
+    "disctotal": "disc_total",
+    "totaldiscs": "disc_total",
+    "date": "date",
+    "year": "date",
+    "genre": "genre",
+    "bpm": "bpm",
+    "initialkey": "key",
+    "key": "key",
+    "musicbrainz_trackid": "mb_track",
+    "musicbrainz_artistid": "mb_artist",
+    "musicbrainz_albumid": "mb_album",
+    "musicbrainz_releasegroupid": "mb_releasegroup",
+}
+
+ID3_FRAMES = {
+    "TPE1": "artist", "TPE2": "album_artist", "TALB": "album", "TIT2": "title", "TRCK": "track",
+    "TPOS": "disc", "TDRC": "date", "TYER": "date", "TBPM": "bpm", "TKEY": "key",
+}
+
+# TXXX descriptions (lower case) and the MusicBrainz ids they hold.
+ID3_TXXX = {
+    "musicbrainz artist id": "mb_artist",
+    "musicbrainz album id": "mb_album",
+    "musicbrainz release group id": "mb_releasegroup",
+    "musicbrainz track id": "mb_track",  # old taggers; Picard uses UFID
+    "initialkey": "key",
+}
+
+MP4_ATOMS = {
+    "©ART": "artist", "aART": "album_artist", "©alb": "album", "©nam": "title", "©day": "date",
+    "©gen": "genre", "tmpo": "bpm",
+    "----:com.apple.iTunes:MusicBrainz Track Id": "mb_track",
+    "----:com.apple.iTunes:MusicBrainz Artist Id": "mb_artist",
+    "----:com.apple.iTunes:MusicBrainz Album Id": "mb_album",
+    "----:com.apple.iTunes:MusicBrainz Release Group Id": "mb_releasegroup",
+    "----:com.apple.iTunes:initialkey": "key",
+    "----:com.apple.iTunes:BPM": "bpm",
+}
+
+ASF_KEYS = {
+    "Author": "artist", "WM/AlbumArtist": "album_artist", "WM/AlbumTitle": "album", "Title": "title",
+    "WM/TrackNumber": "track", "WM/PartOfSet": "disc", "WM/Year": "date", "WM/Genre": "genre",
+    "WM/BeatsPerMinute": "bpm", "WM/InitialKey": "key",
+    "MusicBrainz/Track Id": "mb_track", "MusicBrainz/Artist Id": "mb_artist",
+    "MusicBrainz/Album Id": "mb_album", "MusicBrainz/Release Group Id": "mb_releasegroup",
+}
+
+# Codec by mutagen class, where the container holds one codec only.
+CODECS = {
+    "MP3": "mp3", "FLAC": "flac", "OggVorbis": "vorbis", "OggOpus": "opus", "OggFLAC": "flac",
+    "OggSpeex": "speex", "AIFF": "pcm", "WAVE": "pcm", "MonkeysAudio": "ape", "WavPack": "wavpack",
+    "Musepack": "musepack", "DSF": "dsd", "DSDIFF": "dsd", "TrueAudio": "tta", "OptimFROG": "ofr",
+    "AAC": "aac", "AC3": "ac3",
+}
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def repair_latin1(text: str) -> str:
+    """Undo UTF-8 bytes stored in a frame declared latin-1 ("BjÃ¶rk" -> "Björk"), when clean."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def number_pair(value: str | None) -> tuple[int | None, int | None]:
+    """'3/12' -> (3, 12); '03' -> (3, None); junk -> (None, None)."""
+    if not value:
+        return None, None
+    head, _, tail = str(value).partition("/")
+    return to_int(head), to_int(tail)
+
+
+def to_int(value: Any) -> int | None:
+    match = re.match(r"\s*(\d{1,6})", str(value)) if value is not None else None
+    return int(match.group(1)) if match else None
+
+
+def to_year(value: str | None) -> int | None:
+    match = re.search(r"(?<!\d)(\d{4})(?!\d)", str(value or ""))
+    year = int(match.group(1)) if match else None
+    return year if year and 1000 <= year <= 2999 else None
+
+
+def to_bpm(value: str | None) -> float | None:
+    try:
+        bpm = float(str(value).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return bpm if 0 < bpm < 1000 and math.isfinite(bpm) else None
+
+
+def clean(values: Iterable[Any]) -> list[str]:
+    """Strings without blanks, NULs or repeats, in order."""
+    out: list[str] = []
+    for value in values:
+        for part in str(value).split("\x00"):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def split_genres(values: Iterable[str]) -> list[str]:
+    """Multi-valued genres: separate values, and ';'-joined ones split."""
+    return clean(part for value in values for part in str(value).split(";"))
+
+
+def normalise(raw: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The ``tracks`` tag columns from ``field -> values`` (pure)."""
+    first = {k: (clean(v) or [None])[0] for k, v in raw.items()}
+    track, track_total = number_pair(first.get("track"))
+    disc, disc_total = number_pair(first.get("disc"))
+    return {
+        "artist": "; ".join(clean(raw.get("artist", []))) or None,
+        "album_artist": "; ".join(clean(raw.get("album_artist", []))) or None,
+        "album": first.get("album"),
+        "title": first.get("title"),
+        "track_number": track,
+        "track_total": to_int(first.get("track_total")) or track_total,
+        "disc_number": disc,
+        "disc_total": to_int(first.get("disc_total")) or disc_total,
+        "year": to_year(first.get("date")),
+        "mb_track_id": first.get("mb_track"),
+        "mb_artist_id": first.get("mb_artist"),
+        "mb_album_id": first.get("mb_album"),
+        "mb_releasegroup_id": first.get("mb_releasegroup"),
+        "tag_genres": json.dumps(split_genres(raw.get("genre", [])), ensure_ascii=False),
+        "tag_bpm": to_bpm(first.get("bpm")),
+        "tag_key": first.get("key"),
+    }
+
+
+# ---------------------------------------------------------------- per container
+
+
+def raw_fields(tags: Any) -> dict[str, list[str]]:
+    """Any mutagen tag object -> ``field -> values``."""
+    if tags is None:
+        return {}
+    if isinstance(tags, ID3):
+        return id3_fields(tags)
+    if isinstance(tags, MP4Tags):
+        return mp4_fields(tags)
+    if isinstance(tags, ASFTags):
+        return asf_fields(tags)
+    if isinstance(tags, APEv2):
+        pairs = ((k, list(v)) for k, v in tags.items() if getattr(v, "kind", 0) == 0)  # text values only
+        return keyed_fields(pairs)
+    if isinstance(tags, list):  # Vorbis comments: a list of (key, value)
+        return keyed_fields((k, [v]) for k, v in tags)
+    return {}
+
+
+def add(raw: dict[str, list[str]], name: str, values: Iterable[Any]) -> None:
+    raw.setdefault(name, []).extend(str(v) for v in values)
+
+
+def keyed_fields(pairs: Iterable[tuple[str, list[Any]]]) -> dict[str, list[str]]:
+    raw: dict[str, list[str]] = {}
+    for key, values in pairs:
+        name = TEXT_KEYS.get(key.lower())
+        if name:
+            add(raw, name, values)
+    return raw
+
+
+def id3_fields(tags: ID3) -> dict[str, list[str]]:
+    raw: dict[str, list[str]] = {}
+    for frame in tags.values():
+        fid = frame.FrameID
+        latin1 = getattr(frame, "encoding", None) == Encoding.LATIN1
+        fix = repair_latin1 if latin1 else str
+        if fid in ID3_FRAMES:
+            add(raw, ID3_FRAMES[fid], (fix(str(t)) for t in frame.text))
+        elif fid == "TCON":
+            add(raw, "genre", (fix(g) for g in frame.genres))
+        elif fid == "TXXX" and frame.desc.lower() in ID3_TXXX:
+            add(raw, ID3_TXXX[frame.desc.lower()], (fix(str(t)) for t in frame.text))
+        elif fid == "UFID" and frame.owner == "http://musicbrainz.org":
+            # The recording id from UFID wins over an old-style TXXX one.
+            raw.setdefault("mb_track", []).insert(0, frame.data.decode("ascii", "replace"))
+    return raw
+
+
+def mp4_fields(tags: MP4Tags) -> dict[str, list[str]]:
+    raw: dict[str, list[str]] = {}
+    for atom, values in tags.items():
+        if atom in MP4_ATOMS:
+            add(raw, MP4_ATOMS[atom], (v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in values))
+        elif atom in ("trkn", "disk"):
+            number, total = values[0] if values else (0, 0)
+            name = "track" if atom == "trkn" else "disc"
+            add(raw, name, [f"{number}/{total}" if total else str(number)])
+        elif atom == "gnre":  # ID3v1 genre index plus one
+            add(raw, "genre", (ID3_GENRES[v - 1] for v in values if 0 < v <= len(ID3_GENRES)))
+    return raw
+
+
+def asf_fields(tags: ASFTags) -> dict[str, list[str]]:
+    raw: dict[str, list[str]] = {}
+    for key, values in tags.items():
+        name = ASF_KEYS.get(key)
+        if name:
+            add(raw, name, (getattr(v, "value", v) for v in values))
+    return raw
+
+
+def _id3_genres() -> list[str]:
+    from mutagen.id3 import TCON
+
+    return list(TCON.GENRES)
+
+
+ID3_GENRES = _id3_genres()
+
+
+# ---------------------------------------------------------------- files
+
+
+def audio_properties(audio: Any) -> dict[str, Any]:
+    info = audio.info
+    kind = type(audio).__name__
+    codec = CODECS.get(kind, kind.lower())
+    if kind == "MP4":
+        raw_codec = getattr(info, "codec", "") or ""
+        codec = "aac" if raw_codec.startswith("mp4a") else raw_codec or None
+    elif kind == "ASF":
+        codec = getattr(info, "codec_name", "") or "wma"
+    elif kind == "MP3" and getattr(info, "layer", 3) != 3:
+        codec = f"mp{info.layer}"
+
+    def number(name: str, cast):
+        value = getattr(info, name, None)
+        try:
+            value = cast(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return value if value is not None and (cast is int or math.isfinite(value)) else None
+
+    return {
+        "format": kind,
+        "codec": codec,
+        "duration": number("length", float),
+        "sample_rate": number("sample_rate", int),
+        "channels": number("channels", int),
+        "bitrate": number("bitrate", int),
+    }
+
+
+def reason_for(exc: BaseException) -> str:
+    """One line saying why a file could not be read."""
+    if isinstance(exc, PermissionError):
+        return "cannot open: permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "vanished during scan (deleted before it could be read)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read: {exc.strerror}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = type(exc).__name__
+    if isinstance(exc, mutagen.MutagenError):
+        return f"not readable as audio: {text or kind}"[:300]
+    return f"tag reader failed: {kind}: {text}"[:300]
+
+
+def read_file(path: str) -> dict[str, Any]:
+    """Audio properties and normalised tags of one file; :class:`FileError` if unreadable."""
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # mutagen raises many kinds for damaged files
+        raise FileError(path, reason_for(exc)) from exc
+    if audio is None:
+        raise FileError(path, "not a recognised audio format")
+    try:
+        return {**audio_properties(audio), **normalise(raw_fields(audio.tags))}
+    except Exception as exc:  # odd tag values must not cost more than this file
+        raise FileError(path, f"tags could not be interpreted: {type(exc).__name__}: {exc}"[:300]) from exc

@@ -1,0 +1,185 @@
+"""Finding the audio files under the folders the user names.
+
+Hidden entries (a leading dot) are skipped. Symbolic links are followed when
+asked, without looping (every folder is entered once, by device and inode) and
+without leaving the given roots unless asked. The walk never raises for one bad
+entry: it notes a :class:`Problem` and goes on. Folders it could not list are
+remembered, so nobody concludes that the files under them are gone.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A regular audio file, with the state the incremental scan compares."""
+
+    path: str  # absolute, as reached; undecodable bytes are surrogate-escaped
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    reason: str
+
+
+@dataclass
+class Walked:
+    roots: list[str]  # the roots that exist, resolved
+    files: list[Found] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # errors: reported as failed items
+    skipped: list[Problem] = field(default_factory=list)  # deliberate skips: noted, not errors
+    unlisted: list[str] = field(default_factory=list)  # folders whose content is unknown
+
+
+def display(path: str) -> str:
+    """The path as text that SQLite and JSON can hold: bytes that are not UTF-8 become \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def raw_name(path: str) -> bytes | None:
+    """The path's bytes when they are not valid UTF-8 (needed to reopen the file), else None."""
+    raw = os.fsencode(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+    return None
+
+
+def is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def resolve_roots(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Absolute, link-free, de-duplicated roots in the order given."""
+    roots: list[str] = []
+    for p in paths:
+        r = os.path.realpath(os.path.abspath(os.fspath(p)))
+        if r not in roots:
+            roots.append(r)
+    return roots
+
+
+def link_problem(path: str, exc: OSError) -> Problem:
+    if exc.errno == errno.ELOOP:
+        return Problem(path, "symbolic link loop (the link points back to itself)")
+    if isinstance(exc, FileNotFoundError):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return Problem(path, f"broken symbolic link (points to {display(target)}, which does not exist)")
+    return Problem(path, f"cannot follow symbolic link: {exc.strerror or exc}")
+
+
+def walk(
+    roots: list[str],
+    *,
+    extensions: Iterable[str],
+    follow_symlinks: bool = True,
+    leave_roots: bool = False,
+    on_file: Callable[[int], None] | None = None,
+) -> Walked:
+    """Every audio file under ``roots`` (already resolved), in a stable sorted order."""
+    wanted = {"." + e.lower().lstrip(".") for e in extensions}
+    result = Walked(roots=[])
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+    listed = 0
+
+    def inside(target: str) -> bool:
+        return leave_roots or any(is_under(target, r) for r in result.roots)
+
+    def add_file(path: str, st: os.stat_result) -> None:
+        nonlocal listed
+        if os.path.splitext(path)[1].lower() not in wanted:
+            return
+        if (st.st_dev, st.st_ino) in seen_files:
+            result.skipped.append(Problem(path, "same file as one already found (link)"))
+            return
+        seen_files.add((st.st_dev, st.st_ino))
+        result.files.append(Found(path, st.st_size, st.st_mtime_ns))
+        listed += 1
+        if on_file and listed % 500 == 0:
+            on_file(500)
+
+    stack: list[str] = []
+    for root in roots:
+        try:
+            st = os.stat(root)
+        except FileNotFoundError:
+            result.problems.append(Problem(root, "folder does not exist"))
+            continue
+        except OSError as exc:
+            result.problems.append(Problem(root, f"cannot open: {exc.strerror or exc}"))
+            continue
+        result.roots.append(root)
+        if stat.S_ISDIR(st.st_mode):
+            seen_dirs.add((st.st_dev, st.st_ino))
+            stack.append(root)
+        elif stat.S_ISREG(st.st_mode):
+            add_file(root, st)
+        # Depth-first in sorted order, so every walk of the same tree lists the same sequence.
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except FileNotFoundError:
+                result.problems.append(Problem(folder, "folder vanished during scan"))
+                result.unlisted.append(folder)
+                continue
+            except OSError as exc:
+                result.problems.append(Problem(folder, f"cannot list folder: {exc.strerror or exc}"))
+                result.unlisted.append(folder)
+                continue
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                path = entry.path
+                try:
+                    if entry.is_symlink():
+                        if not follow_symlinks:
+                            continue
+                        try:
+                            st = os.stat(path)
+                        except OSError as exc:
+                            # A broken link to cover.jpg is no concern of ours; one that
+                            # may have been audio or a folder is.
+                            ext = os.path.splitext(path)[1].lower()
+                            if ext in wanted or not ext or exc.errno == errno.ELOOP:
+                                result.problems.append(link_problem(path, exc))
+                            continue
+                        if not inside(os.path.realpath(path)):
+                            result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
+                            continue
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # deleted while we listed: it is simply not there
+                except OSError as exc:
+                    result.problems.append(Problem(path, f"cannot stat: {exc.strerror or exc}"))
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    key = (st.st_dev, st.st_ino)
+                    if key in seen_dirs:
+                        result.skipped.append(Problem(path, "link to a folder already scanned (loop or duplicate)"))
+                        continue
+                    seen_dirs.add(key)
+                    subfolders.append(path)
+                elif stat.S_ISREG(st.st_mode):
+                    add_file(path, st)
+            stack.extend(reversed(subfolders))
+    if on_file and listed % 500:
+        on_file(listed % 500)
+    return result

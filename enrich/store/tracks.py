@@ -1,0 +1,83 @@
+"""SQL for tracks as the scan reads them, and for files it could not read.
+
+Write functions return writer ops ``(sql, params)``; read functions are async
+queries. Paths are the readable form (see ``enrich.library.walk.display``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple
+
+import aiosqlite
+
+from enrich.store.writer import Op
+
+# Every column the scan fills, in order (id is SQLite's).
+COLUMNS = (
+    "path", "path_bytes", "size", "mtime_ns", "format", "codec", "duration", "sample_rate", "channels",
+    "bitrate", "artist", "album_artist", "album", "title", "track_number", "track_total", "disc_number",
+    "disc_total", "year", "mb_track_id", "mb_artist_id", "mb_album_id", "mb_releasegroup_id", "tag_genres",
+    "tag_bpm", "tag_key", "scanned_at", "missing", "last_error",
+)
+
+UPSERT = (
+    f"INSERT INTO tracks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+    " ON CONFLICT (path) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "path")
+)
+
+
+class FileState(NamedTuple):
+    size: int
+    mtime_ns: int
+    missing: bool = False
+
+
+class BadFile(NamedTuple):
+    size: int
+    mtime_ns: int
+    error: str
+
+
+def upsert_op(row: Mapping[str, Any]) -> Op:
+    """Insert or refresh one track; it is present and has no error."""
+    values = {**row, "missing": 0, "last_error": None}
+    return UPSERT, tuple(values.get(c) for c in COLUMNS)
+
+
+def missing_op(path: str) -> Op:
+    return "UPDATE tracks SET missing = 1 WHERE path = ?", (path,)
+
+
+def present_op(path: str) -> Op:
+    return "UPDATE tracks SET missing = 0 WHERE path = ?", (path,)
+
+
+def unreadable_op(path: str, path_bytes: bytes | None, size: int, mtime_ns: int, error: str, now: float) -> Op:
+    """Remember a file that could not be read in this state."""
+    return (
+        "INSERT INTO unreadable_files (path, path_bytes, size, mtime_ns, error, seen_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (path) DO UPDATE SET path_bytes = excluded.path_bytes, size = excluded.size,"
+        " mtime_ns = excluded.mtime_ns, error = excluded.error, seen_at = excluded.seen_at",
+        (path, path_bytes, size, mtime_ns, error, now),
+    )
+
+
+def track_error_op(path: str, error: str) -> Op:
+    """A known track's file became unreadable: keep its row, note why (present, not missing)."""
+    return "UPDATE tracks SET last_error = ?, missing = 0 WHERE path = ?", (error, path)
+
+
+def forget_unreadable_op(path: str) -> Op:
+    return "DELETE FROM unreadable_files WHERE path = ?", (path,)
+
+
+async def known_files(conn: aiosqlite.Connection) -> dict[str, FileState]:
+    """Every track's file state, in one query (the rescan compares against it)."""
+    async with conn.execute("SELECT path, size, mtime_ns, missing FROM tracks") as cur:
+        return {row[0]: FileState(row[1], row[2], bool(row[3])) for row in await cur.fetchall()}
+
+
+async def known_unreadable(conn: aiosqlite.Connection) -> dict[str, BadFile]:
+    async with conn.execute("SELECT path, size, mtime_ns, error FROM unreadable_files") as cur:
+        return {row[0]: BadFile(row[1], row[2], row[3]) for row in await cur.fetchall()}
