@@ -1,0 +1,50 @@
+"""The network layer: one aiohttp session per run, and for every source a
+token bucket, a cap on requests in flight, a whole-source pause on 429/503,
+retries with jittered exponential back-off, a circuit breaker, and a disk HTTP
+cache. Every request passes through the same single layer
+(:meth:`Client.fetch`), so the source modules (enrich.sources.lastfm,
+.musicbrainz, .claude) only build requests and parse replies.
+
+Use::
+
+    from enrich.net import open_client
+    from enrich.sources import lastfm, musicbrainz, claude
+
+    async with open_client(config, offline=False) as client:
+        if client.is_available("lastfm"):          # False: disabled, no key, breaker open
+            tags = await lastfm.track_top_tags(client, "Artist", "Title")
+        art = await musicbrainz.lookup(client, "artist", mbid)
+        found = await musicbrainz.search_artists(client, ["Name A", "Name B"], limit=25)
+        msg = await claude.create_message(client, body, cache_key="classify:v1:...")
+        client.report()   # {"offline", "sources": {name: counters}, "notices": [...]}
+
+What a call raises (all from enrich.errors, each an ItemError naming the
+source and the item, so a run records it and goes on):
+
+- ``NotFound``: the source does not know the item (cached for negative_ttl_days).
+- ``SourceUnavailable``: the source is off for this run (disabled, no API key,
+  bad or suspended key, circuit breaker open, asked to wait too long) or,
+  offline, the answer is not in the cache. ``client.why_unavailable(name)``.
+- ``BadReply``: the reply was malformed (HTML, truncated, wrong shape, huge).
+- ``SourceError``: transient failures went on after max_retries.
+
+Per-source counters (``client.stats(name)`` / ``client.report()``): requests
+sent (each retry counts), cache_hits, cache_misses, retries, pauses, waited_s
+(rate limits, pauses and back-off), not_found, errors by reason, breaker (why
+the source was switched off, or None). ``client.notices`` holds the one-line
+notices shown once per run (cache not writable, source switched off).
+
+Caching: GET replies judged OK are cached for the source's ttl_days, not-found
+replies for negative_ttl_days, errors never. The key is method + URL (secrets
+removed) + body hash, or ``cache_key=`` given by the caller (used for Claude
+classifications). ``offline=True`` (or [http] offline) answers from the cache
+only, whatever its age; a miss is SourceUnavailable("offline; not in cache").
+
+Time and randomness are injectable: ``open_client(config, clock=Clock(...))``.
+"""
+
+from enrich.net.client import Client, Clock, NetConfig, open_client, user_agent
+from enrich.net.reply import Kind, Reply, Verdict
+from enrich.net.stats import SourceStats
+
+__all__ = ["Client", "Clock", "Kind", "NetConfig", "Reply", "SourceStats", "Verdict", "open_client", "user_agent"]

@@ -1,0 +1,140 @@
+"""The disk HTTP cache: one small JSON file per request under <cache_dir>/http/.
+
+Layout ``http/<source>/<hh>/<sha256>.json``; an entry holds the readable key
+(secrets already removed), status, the headers that matter, the body and the
+fetch time. Writes go to a temp file that is renamed into place, so a crash
+never leaves half an entry; an entry that cannot be read is a miss and is
+replaced by the next write. If the folder cannot be written, the cache turns
+itself off for the run and says so once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets as _secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiofiles
+import aiofiles.os
+
+from enrich.net.policy import key_hash
+from enrich.net.reply import Reply
+
+log = logging.getLogger("enrich.net")
+FORMAT = 1
+LAST_RUN = "last_run.json"
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    source: str
+    status: int
+    headers: dict
+    body: bytes
+    url: str
+    fetched_at: float
+    negative: bool
+
+    def reply(self) -> Reply:
+        return Reply(self.source, self.status, self.headers, self.body, self.url, self.fetched_at, from_cache=True)
+
+
+def encode(entry: Entry) -> bytes:
+    return json.dumps({
+        "format": FORMAT, "key": entry.key, "source": entry.source, "status": entry.status,
+        "headers": entry.headers, "url": entry.url, "fetched_at": entry.fetched_at,
+        "negative": entry.negative, "body": entry.body.decode("utf-8", "replace"),
+    }, ensure_ascii=False).encode()
+
+
+def decode(raw: bytes) -> Entry | None:
+    """The entry in ``raw``, or None if it is truncated, not JSON or not ours."""
+    try:
+        d = json.loads(raw)
+        if d.get("format") != FORMAT:
+            return None
+        return Entry(str(d["key"]), str(d["source"]), int(d["status"]), dict(d["headers"]),
+                     str(d["body"]).encode(), str(d["url"]), float(d["fetched_at"]), bool(d["negative"]))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def http_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir) / "http"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by the owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o700)
+
+
+class DiskCache:
+    def __init__(self, cache_dir: Path):
+        self.root = http_dir(cache_dir)
+        self.writable = True
+        self.notice: str | None = None
+        try:
+            make_private_dir(Path(cache_dir))
+            make_private_dir(self.root)
+        except OSError as exc:
+            self._give_up(exc)
+
+    def path(self, source: str, key: str) -> Path:
+        h = key_hash(key)
+        return self.root / source / h[:2] / f"{h}.json"
+
+    async def get(self, source: str, key: str) -> Entry | None:
+        try:
+            async with aiofiles.open(self.path(source, key), "rb") as fh:
+                raw = await fh.read()
+        except OSError:
+            return None
+        entry = decode(raw)
+        # A hash collision or a hand-edited file is as good as a miss.
+        return entry if entry is not None and entry.key == key else None
+
+    async def put(self, entry: Entry) -> None:
+        if not self.writable:
+            return
+        final = self.path(entry.source, entry.key)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
+        try:
+            await aiofiles.os.makedirs(final.parent, mode=0o700, exist_ok=True)
+            async with aiofiles.open(tmp, "wb", opener=_private_opener) as fh:
+                await fh.write(encode(entry))
+            await aiofiles.os.replace(tmp, final)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            self._give_up(exc)
+
+    def _give_up(self, exc: OSError) -> None:
+        self.writable = False
+        if self.notice is None:
+            self.notice = f"HTTP cache {self.root} cannot be written ({exc.strerror or exc}); going on without caching"
+            log.warning(self.notice)
+
+    def write_last_run(self, counts: dict[str, dict]) -> None:
+        """Record this run's hits and misses per source for `enrich cache stats`."""
+        if not self.writable:
+            return
+        final = self.root / LAST_RUN
+        tmp = final.with_name(f".{LAST_RUN}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"finished_at": time.time(), "sources": counts}))
+            os.replace(tmp, final)
+        except OSError as exc:
+            self._give_up(exc)
+
+
+def _private_opener(path, flags):
+    return os.open(path, flags, 0o600)

@@ -1,0 +1,352 @@
+"""One run's HTTP client for every source: the single layer through which each
+request passes cache -> breaker -> gate (pause, concurrency, rate) -> send ->
+verdict -> retry, so source modules only build requests and parse replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import urllib.parse
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+
+import aiohttp
+
+from enrich import __version__
+from enrich.config import ENV_OVERRIDES, Config, SourceConfig
+from enrich.errors import BadReply, NotFound, SourceError, SourceUnavailable
+from enrich.net import policy
+from enrich.net.breaker import Breaker
+from enrich.net.cache import DiskCache, Entry
+from enrich.net.gate import Gate
+from enrich.net.reply import KEPT_HEADERS, Kind, Reply, Verdict
+from enrich.net.stats import SourceStats
+
+log = logging.getLogger("enrich.net")
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
+
+Classify = Callable[[Reply], Verdict]
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """The [http] table."""
+
+    contact: str
+    cache_max_mb: int
+    offline: bool
+    max_body_mb: int
+    backoff_base: float
+    backoff_cap: float
+    max_wait: float
+    default_pause: float
+
+
+@dataclass
+class Clock:
+    """Time and randomness, injected so tests need not sleep for real."""
+
+    now: Callable[[], float]  # monotonic seconds, for waiting
+    wall: Callable[[], float]  # epoch seconds, for cache freshness
+    sleep: Callable[[float], Awaitable[None]]
+    rand: Callable[[], float]
+
+    @classmethod
+    def real(cls, seed: int | None = None) -> "Clock":
+        return cls(time.monotonic, time.time, asyncio.sleep, random.Random(seed).random)
+
+
+def user_agent(config: Config) -> str:
+    product = config.sources["musicbrainz"].user_agent or "enrich"
+    return f"{product}/{__version__} ( {config.http.contact} )"
+
+
+def key_env(source: str) -> str | None:
+    for env, dotted in ENV_OVERRIDES.items():
+        if dotted == f"sources.{source}.api_key":
+            return env
+    return None
+
+
+class _Source:
+    """Everything the client keeps for one source during a run."""
+
+    def __init__(self, cfg: SourceConfig, clock: Clock, needs_key: bool):
+        self.cfg = cfg
+        self.gate = Gate(cfg.rate, cfg.burst, cfg.concurrency, clock.now, clock.sleep)
+        self.breaker = Breaker(cfg.breaker_threshold)
+        self.stats = SourceStats()
+        self.needs_key = needs_key
+        self.inflight: dict[str, asyncio.Future] = {}
+        if not cfg.enabled:
+            self.breaker.trip("disabled in config")
+        elif needs_key and not cfg.api_key:
+            env = key_env(cfg.name)
+            self.breaker.trip(f"no API key; set ${env} or api_key in [sources.{cfg.name}]")
+
+
+class Client:
+    def __init__(self, config: Config, session: aiohttp.ClientSession, *, offline: bool = False,
+                 clock: Clock | None = None, cache: DiskCache | None = None):
+        self.config = config
+        self.net: NetConfig = config.section("http", NetConfig)
+        self.offline = offline or self.net.offline
+        self.session = session
+        self.clock = clock or Clock.real()
+        self.cache = cache if cache is not None else DiskCache(config.paths.cache_dir)
+        self.sources: dict[str, _Source] = {}
+        for name, cfg in config.sources.items():
+            needs_key = "api_key" in config.tree["sources"][name]
+            self.sources[name] = _Source(cfg, self.clock, needs_key)
+        self.secrets = tuple(c.api_key for c in config.sources.values() if c.api_key)
+        self.notices: list[str] = []
+        if self.cache.notice:
+            self.notices.append(self.cache.notice)
+        for name, src in self.sources.items():
+            if src.breaker.is_open:
+                src.stats.breaker = src.breaker.reason
+                if src.cfg.enabled:
+                    self._notice(f"{name}: off for this run: {src.breaker.reason}")
+
+    # ------------------------------------------------------------ public
+
+    def is_available(self, source: str) -> bool:
+        return not self.sources[source].breaker.is_open
+
+    def why_unavailable(self, source: str) -> str | None:
+        return self.sources[source].breaker.reason
+
+    def source_config(self, source: str) -> SourceConfig:
+        return self.sources[source].cfg
+
+    def stats(self, source: str) -> SourceStats:
+        return self.sources[source].stats
+
+    def report(self) -> dict[str, Any]:
+        """Plain data for the end-of-run report: per-source counters and notices."""
+        return {
+            "offline": self.offline,
+            "sources": {name: src.stats.as_dict() for name, src in self.sources.items()},
+            "notices": list(self.notices),
+        }
+
+    async def fetch(
+        self,
+        source: str,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        key_param: str | None = None,
+        key_header: str | None = None,
+        classify: Classify = policy.http_verdict,
+        what: str = "",
+        cache: bool = True,
+        cache_key: str | None = None,
+    ) -> Reply:
+        """Send one request to ``source`` (``path`` is relative to its base_url,
+        or a full URL) and return the Reply its ``classify`` judged OK.
+
+        The source's API key goes in query parameter ``key_param`` or header
+        ``key_header``; the client adds it, and it never reaches the cache key,
+        an error message or a log line. ``cache_key`` replaces the default key
+        (method + URL + body hash), e.g. for POSTs whose answer depends only on
+        part of the body. Raises NotFound (cached negatively), SourceUnavailable
+        (off, offline miss), BadReply or SourceError (after retries).
+        """
+        src = self.sources[source]
+        url = path if "://" in path else src.cfg.base_url.rstrip("/") + "/" + path.lstrip("/")
+        key = cache_key or policy.request_key(method, url, params, json)
+        if src.breaker.is_open:
+            raise SourceUnavailable(source, src.breaker.reason, what=what)
+
+        if cache or self.offline:
+            entry = await self.cache.get(source, key)
+            now = self.clock.wall()
+            if entry is not None and (self.offline or policy.is_fresh(
+                    entry.fetched_at, entry.negative, now, src.cfg.ttl_days, src.cfg.negative_ttl_days)):
+                src.stats.cache_hits += 1
+                return self._settle(source, entry.reply(), classify(entry.reply()), what)
+            src.stats.cache_misses += 1
+            if self.offline:
+                raise SourceUnavailable(source, "offline; not in cache", what=what)
+
+        # Identical requests in flight share one answer.
+        shared = src.inflight.get(key) if cache else None
+        if shared is not None:
+            reply = await asyncio.shield(shared)
+            return self._settle(source, reply, classify(reply), what)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        if cache:
+            src.inflight[key] = future
+        try:
+            reply = await self._with_retries(src, method, url, params, json, headers,
+                                             key_param, key_header, classify, what)
+            if cache:
+                await self._store(source, key, reply, classify(reply).kind is Kind.NOT_FOUND)
+            future.set_result(reply)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            src.inflight.pop(key, None)
+        return self._settle(source, reply, classify(reply), what)
+
+    # ------------------------------------------------------------ internals
+
+    def _settle(self, source: str, reply: Reply, verdict: Verdict, what: str) -> Reply:
+        if verdict.kind is Kind.NOT_FOUND:
+            self.sources[source].stats.not_found += 1
+            raise NotFound(source, verdict.reason or "not found", what=what)
+        return reply
+
+    async def _store(self, source: str, key: str, reply: Reply, negative: bool) -> None:
+        await self.cache.put(Entry(key, source, reply.status, dict(reply.headers), reply.body,
+                                   reply.url, reply.fetched_at, negative))
+        if self.cache.notice and self.cache.notice not in self.notices:
+            self.notices.append(self.cache.notice)
+
+    async def _with_retries(self, src: _Source, method, url, params, body, headers,
+                            key_param, key_header, classify, what) -> Reply:
+        name = src.cfg.name
+        params = dict(params or {})
+        headers = dict(headers or {})
+        if key_param:
+            params[key_param] = src.cfg.api_key
+        if key_header:
+            headers[key_header] = src.cfg.api_key
+        last, last_bad = "no attempt", False
+        for attempt in range(src.cfg.max_retries + 1):
+            if src.breaker.is_open:
+                raise SourceUnavailable(name, src.breaker.reason, what=what)
+            async with src.gate.slot() as waited:
+                src.stats.waited_s += waited
+                src.stats.requests += 1
+                try:
+                    reply = await self._send(src, method, url, params, body, headers)
+                    verdict = classify(reply)
+                except _Transient as exc:
+                    verdict = Verdict(Kind.RETRY, str(exc))
+                except _Refused as exc:
+                    verdict = Verdict(Kind.FAIL, str(exc), bad=True)
+            reason = policy.redact(verdict.reason, self.secrets)
+            if verdict.kind in (Kind.OK, Kind.NOT_FOUND):
+                src.breaker.success()
+                return reply
+            if verdict.kind is Kind.OFF:
+                self._trip(src, reason)
+                raise SourceUnavailable(name, src.breaker.reason, what=what)
+            if verdict.kind is Kind.FAIL:
+                src.stats.errors[reason.split(":")[0][:40]] += 1
+                raise (BadReply if verdict.bad else SourceError)(name, reason, what=what)
+            # Transient: RETRY or PAUSE.
+            last, last_bad = reason, verdict.bad
+            if src.breaker.failure(reason):
+                self._trip(src, src.breaker.reason)
+            advised = verdict.after
+            if advised is not None and advised > self.net.max_wait:
+                self._trip(src, f"asked to wait {advised:.0f} s (more than max_wait {self.net.max_wait:.0f} s)")
+                raise SourceUnavailable(name, src.breaker.reason, what=what)
+            if attempt == src.cfg.max_retries:
+                break
+            src.stats.retries += 1
+            if verdict.kind is Kind.PAUSE:
+                src.stats.pauses += 1
+                src.gate.pause(advised if advised is not None else self.net.default_pause)
+                continue  # the gate makes us (and everyone else) wait
+            delay = policy.backoff_delay(attempt, self.net.backoff_base, self.net.backoff_cap, self.clock.rand)
+            delay = max(delay, advised or 0.0)
+            src.stats.waited_s += delay
+            await self.clock.sleep(delay)
+        src.stats.errors["gave up"] += 1
+        tries = src.cfg.max_retries + 1
+        raise (BadReply if last_bad else SourceError)(name, f"{last} after {tries} tries", what=what)
+
+    def _trip(self, src: _Source, reason: str) -> None:
+        if src.breaker.trip(reason) or src.stats.breaker is None:
+            src.stats.breaker = src.breaker.reason
+            self._notice(f"{src.cfg.name}: off for the rest of this run: {src.breaker.reason}")
+
+    def _notice(self, text: str) -> None:
+        text = policy.redact(text, self.secrets)
+        if text not in self.notices:
+            self.notices.append(text)
+            log.warning(text)
+
+    async def _send(self, src: _Source, method, url, params, body, headers) -> Reply:
+        """One HTTP exchange, following same-host redirects of GETs by hand."""
+        cfg = src.cfg
+        timeout = aiohttp.ClientTimeout(total=cfg.timeout)
+        limit = self.net.max_body_mb * 1024 * 1024
+        origin = _origin(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                async with self.session.request(method, url, params=params or None, json=body, headers=headers,
+                                                timeout=timeout, allow_redirects=False) as resp:
+                    data = await resp.content.read(limit + 1)
+                    status, final = resp.status, str(resp.url)
+                    kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
+            except asyncio.TimeoutError:
+                raise _Transient(f"no answer within {cfg.timeout:g} s") from None
+            except aiohttp.ClientPayloadError:
+                raise _Transient("reply cut short") from None
+            except aiohttp.ClientConnectorError as exc:
+                raise _Transient(f"cannot connect to {_origin(url)} ({_os_reason(exc)})") from None
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                raise _Transient(f"connection failed ({type(exc).__name__})") from None
+            if len(data) > limit:
+                raise _Refused(f"reply larger than {self.net.max_body_mb} MB")
+            if status in REDIRECTS and method == "GET" and "location" in kept:
+                target = urllib.parse.urljoin(final, kept["location"])
+                if _origin(target) != origin:
+                    raise _Refused(f"redirected to another host ({_origin(target)})")
+                url, params = target, None  # the Location carries the query
+                continue
+            if status in REDIRECTS:
+                raise _Refused(f"unexpected redirect (HTTP {status})")
+            public = policy.redact(policy.public_url(final), self.secrets)
+            return Reply(cfg.name, status, kept, data, public, self.clock.wall())
+        raise _Refused(f"more than {MAX_REDIRECTS} redirects")
+
+
+class _Transient(Exception):
+    pass
+
+
+class _Refused(Exception):
+    pass
+
+
+def _origin(url: str) -> str:
+    p = urllib.parse.urlsplit(url)
+    return f"{p.scheme}://{p.netloc.lower()}"
+
+
+def _os_reason(exc: aiohttp.ClientConnectorError) -> str:
+    inner = exc.os_error
+    return getattr(inner, "strerror", None) or str(inner) or type(inner).__name__
+
+
+@asynccontextmanager
+async def open_client(config: Config, offline: bool = False, *, clock: Clock | None = None) -> AsyncIterator[Client]:
+    """One run's session for all sources (see enrich.net for the contract)."""
+    limit = sum(c.concurrency for c in config.sources.values()) + 4
+    connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300)
+    headers = {"User-Agent": user_agent(config)}
+    async with aiohttp.ClientSession(connector=connector, headers=headers, raise_for_status=False) as session:
+        client = Client(config, session, offline=offline, clock=clock)
+        try:
+            yield client
+        finally:
+            client.cache.write_last_run({
+                name: {"hits": s.stats.cache_hits, "misses": s.stats.cache_misses, "requests": s.stats.requests}
+                for name, s in client.sources.items()
+                if s.stats.cache_hits or s.stats.cache_misses or s.stats.requests
+            })

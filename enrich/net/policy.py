@@ -1,0 +1,102 @@
+"""Pure decisions of the network layer: status codes, back-off, Retry-After,
+cache keys, freshness and secret redaction. No I/O here."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import urllib.parse
+from typing import Any, Callable, Iterable, Mapping
+
+from enrich.net.reply import Kind, Reply, Verdict
+
+SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+DAY = 86400.0
+
+
+def http_verdict(reply: Reply) -> Verdict:
+    """The meaning of a status code when the source adds nothing of its own."""
+    s = reply.status
+    if 200 <= s < 300:
+        return Verdict(Kind.OK)
+    after = retry_after(reply.headers)
+    if s == 404:
+        return Verdict(Kind.NOT_FOUND, "not found")
+    if s in (429, 503):
+        return Verdict(Kind.PAUSE, f"HTTP {s}", after)
+    if s in (408, 409) or s >= 500:
+        return Verdict(Kind.RETRY, f"HTTP {s}", after)
+    if s in (401, 403):
+        return Verdict(Kind.OFF, f"HTTP {s} (access refused)")
+    return Verdict(Kind.FAIL, f"HTTP {s}")
+
+
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds advised by retry-after-ms or retry-after (seconds or an HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    import time
+
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
+    """Exponential back-off with 'equal jitter': half fixed, half random."""
+    full = min(cap, base * (2**attempt))
+    return full / 2 + rand() * full / 2
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+            quoted = urllib.parse.quote(secret, safe="")
+            if quoted != secret:
+                text = text.replace(quoted, "***")
+    return text
+
+
+def public_url(url: str, params: Mapping[str, Any] | None = None) -> str:
+    """The URL with its query sorted and every secret parameter left out."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, str(v)) for k, v in (params or {}).items()]
+    query = sorted((k, v) for k, v in query if k.lower() not in SECRET_PARAMS)
+    return urllib.parse.urlunsplit(
+        (parts.scheme, parts.netloc.lower(), parts.path, urllib.parse.urlencode(query), "")
+    )
+
+
+def request_key(method: str, url: str, params: Mapping[str, Any] | None, body: Any) -> str:
+    """The readable cache key: method, public URL and a hash of the body."""
+    text = f"{method.upper()} {public_url(url, params)}"
+    if body is not None:
+        raw = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        text += " body:" + hashlib.sha256(raw).hexdigest()[:32]
+    return text
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def is_fresh(fetched_at: float, negative: bool, now: float, ttl_days: float, negative_ttl_days: float) -> bool:
+    ttl = negative_ttl_days if negative else ttl_days
+    return now - fetched_at < ttl * DAY
