@@ -34,6 +34,11 @@ from enrich.errors import FileError
 MP4_KEY = "----:com.apple.iTunes:initialkey"
 
 
+def remove(tags, key: str) -> None:
+    if key in tags:
+        del tags[key]
+
+
 def _id3_tags(audio) -> ID3:
     if audio.tags is None:
         audio.add_tags()
@@ -72,8 +77,8 @@ def write_mp4(audio, genres, bpm, key) -> None:
     if audio.tags is None:
         audio.add_tags()
     if genres is not None:
-        audio.tags.pop("\xa9gen", None)
-        audio.tags.pop("gnre", None)   # the old numeric genre atom would shadow ours
+        remove(audio.tags, "\xa9gen")
+        remove(audio.tags, "gnre")   # the old numeric genre atom would shadow ours
         if genres:
             audio.tags["\xa9gen"] = list(genres)
     if bpm is not None:
@@ -85,7 +90,7 @@ def write_mp4(audio, genres, bpm, key) -> None:
 
 def write_asf(audio, genres, bpm, key) -> None:
     if genres is not None:
-        audio.tags.pop("WM/Genre", None)
+        remove(audio.tags, "WM/Genre")
         if genres:
             audio.tags["WM/Genre"] = list(genres)
     if bpm is not None:
@@ -99,7 +104,7 @@ def write_ape(audio, genres, bpm, key) -> None:
     if audio.tags is None:
         audio.add_tags()
     if genres is not None:
-        audio.tags.pop("Genre", None)
+        remove(audio.tags, "Genre")
         if genres:
             audio.tags["Genre"] = list(genres)
     if bpm is not None:
