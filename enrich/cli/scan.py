@@ -1,0 +1,47 @@
+"""`enrich scan PATH...`: read tags and audio properties into the database."""
+
+from __future__ import annotations
+
+import click
+
+from enrich.cli.options import common_options, exit_for, long_options
+from enrich.pipeline.scan import ScanReport, scan
+
+
+def render(data: dict) -> str:
+    counts = (f"{data['new']} new, {data['changed']} changed, {data['unchanged']} unchanged, "
+              f"{data['reappeared']} reappeared, {data['missing']} missing, {data['unreadable']} unreadable")
+    if data["dry_run"]:
+        lines = [f"dry run over {', '.join(data['roots'])}: nothing was written",
+                 f"  {counts}",
+                 f"  a scan would read {data['new'] + data['changed']} files"]
+    else:
+        run = f"run {data['run_id']}" + (", resumed" if data["resumed"] else "")
+        lines = [f"scanned {', '.join(data['roots'])} ({run})",
+                 f"  {counts}",
+                 f"  read {data['read']} files in {data['elapsed']:.1f}s ({data['files_per_second']:.1f} files/s)"]
+    if data["skipped"]:
+        lines.append(f"skipped ({len(data['skipped'])}):")
+        lines += [f"  {s['item']}: {s['reason']}" for s in data["skipped"][:20]]
+        if len(data["skipped"]) > 20:
+            lines.append(f"  ... and {len(data['skipped']) - 20} more (--json lists all)")
+    if data["failed"]:
+        lines.append(f"failed ({len(data['failed'])}):")
+        lines += [f"  {f['item']}: {f['error']}" for f in data["failed"]]
+    return "\n".join(lines)
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@common_options
+@long_options
+def command(app, paths, dry_run, resume, workers):
+    """Read tags and audio properties of the audio files under PATHs (default:
+    paths.library from the config) into the database. Only new and changed files
+    are read; files gone from disk are marked missing, never deleted."""
+    report: ScanReport = app.run(scan(
+        app.config, list(paths) or list(app.config.paths.library),
+        dry_run=dry_run, resume=resume, workers=workers, progress=app.progress,
+    ))
+    app.emit(report.to_dict(), render)
+    exit_for(len(report.failed))

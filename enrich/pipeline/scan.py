@@ -1,0 +1,176 @@
+"""`enrich scan`: walk the folders, read what is new or changed, store it.
+
+Stages, in order:
+
+    walk (a thread)  ->  plan against the stored state (pure)
+        -> flag missing / reappeared tracks
+        -> read new and changed files in reader processes (chunks, in order)
+        -> one writer group per file: the row (or the error) plus its checkpoint
+
+A dry run stops after the plan and opens the database read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from enrich.config import Config
+from enrich.errors import UsageError
+from enrich.library import changes
+from enrich.library.reader import DEFAULT_READ, ReaderPool, ReadResult
+from enrich.library.walk import Walked, display, raw_name, resolve_roots, walk
+from enrich.progress import NoProgress, Progress
+from enrich.runs.run import Run, running
+from enrich.store import runs as run_sql
+from enrich.store import tracks
+from enrich.store.session import reading, writing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanReport:
+    roots: list[str]
+    dry_run: bool = False
+    run_id: int | None = None
+    resumed: bool = False
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    reappeared: int = 0
+    missing: int = 0
+    unreadable: int = 0
+    read: int = 0  # files read successfully by this run
+    failed: list[dict] = field(default_factory=list)  # {"item", "error"}: this run's failures
+    skipped: list[dict] = field(default_factory=list)  # {"item", "reason"}: deliberate skips
+    elapsed: float = 0.0
+
+    @property
+    def files_per_second(self) -> float:
+        return self.read / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "files_per_second": round(self.files_per_second, 1)}
+
+
+async def scan(
+    config: Config,
+    paths: Sequence[str | Path],
+    *,
+    dry_run: bool = False,
+    resume: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    read: str = DEFAULT_READ,
+    clock: Callable[[], float] = time.time,
+) -> ScanReport:
+    """Scan ``paths`` into the database of ``config``; see the module docstring."""
+    if not paths:
+        raise UsageError("no folder to scan: give one or more PATHs, or set paths.library in the config")
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    roots = resolve_roots(paths)
+    walked = await walk_roots(config, roots, progress)
+    report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
+    report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
+    report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]
+
+    if dry_run:
+        async with reading(config) as conn:
+            known = await tracks.known_files(conn) if conn else {}
+            bad = await tracks.known_unreadable(conn) if conn else {}
+        fill_counts(report, changes.plan(walked, known, bad))
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async with writing(config, "scan") as (conn, writer):
+        known = await tracks.known_files(conn)
+        bad = await tracks.known_unreadable(conn)
+        todo = changes.plan(walked, known, bad)
+        fill_counts(report, todo)
+        work_key = json.dumps(sorted(report.roots), ensure_ascii=False)
+        args = {"paths": [str(p) for p in paths], "workers": workers}
+        async with running(writer, "scan", work_key, args, resume=resume) as run:
+            report.run_id, report.resumed = run.id, run.resumed
+            await writer.put_group(
+                [run.failed(display(p.path), p.reason) for p in walked.problems]
+                + [tracks.missing_op(p) for p in todo.newly_missing]
+                + [tracks.present_op(p) for p in todo.reappeared]
+                + [tracks.forget_unreadable_op(p) for p in todo.forget_unreadable]
+            )
+            pool = ReaderPool(
+                min(config.workers(workers, config.scan.workers), max(1, len(todo.to_read) // config.scan.chunk_size + 1)),
+                timeout=config.scan.read_timeout,
+                memory_mb=config.scan.read_memory_mb,
+                chunk_size=config.scan.chunk_size,
+                read=read,
+            )
+            store = Storer(writer, run, report, progress, clock)
+            progress.start("reading", len(todo.to_read))
+            await pool.read_all([f.path for f in todo.to_read], store.handle)
+            progress.finish()
+            report.unreadable += store.unreadable
+            run.counts.update({k: getattr(report, k) for k in
+                               ("new", "changed", "unchanged", "reappeared", "missing", "unreadable", "read")})
+            await writer.flush()
+            # Failures of the whole run, including those before a resume.
+            report.failed = [{"item": f["item"], "error": f["error"]} for f in await run_sql.failed_items(conn, run.id)]
+            run.counts["failed"] = len(report.failed)
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+async def walk_roots(config: Config, roots: list[str], progress: Progress) -> Walked:
+    loop = asyncio.get_running_loop()
+    progress.start("listing", None)
+
+    def found(n: int) -> None:
+        loop.call_soon_threadsafe(progress.advance, n)
+
+    walked = await asyncio.to_thread(
+        walk, roots, extensions=config.scan.extensions, follow_symlinks=config.scan.follow_symlinks,
+        leave_roots=config.scan.leave_roots, on_file=found,
+    )
+    await asyncio.sleep(0)  # let the last advance land before the stage ends
+    progress.finish()
+    return walked
+
+
+def fill_counts(report: ScanReport, todo: changes.Plan) -> None:
+    report.new, report.changed, report.unchanged = todo.new, todo.changed, todo.unchanged
+    report.reappeared, report.missing = len(todo.reappeared), todo.missing
+    report.unreadable = len(todo.still_unreadable)
+
+
+class Storer:
+    """Turns read results into writer groups: a row or an error, with its checkpoint."""
+
+    def __init__(self, writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float]):
+        self.writer, self.run, self.report, self.progress, self.clock = writer, run, report, progress, clock
+        self.unreadable = 0
+
+    async def handle(self, results: list[ReadResult]) -> None:
+        for r in results:
+            key = display(r.path)
+            if r.tags is not None:
+                row = {**r.tags, "path": key, "path_bytes": raw_name(r.path), "size": r.size,
+                       "mtime_ns": r.mtime_ns, "scanned_at": self.clock()}
+                await self.writer.put_group([tracks.upsert_op(row), tracks.forget_unreadable_op(key), self.run.done(key)])
+                self.report.read += 1
+                continue
+            log.info("%s: %s", key, r.error)
+            ops = [self.run.failed(key, r.error or "unknown error")]
+            if r.error and r.error.startswith("vanished"):
+                ops.insert(0, tracks.missing_op(key))
+            elif r.size is not None:
+                self.unreadable += 1
+                ops[:0] = [tracks.unreadable_op(key, raw_name(r.path), r.size, r.mtime_ns, r.error, self.clock()),
+                           tracks.track_error_op(key, r.error)]
+            await self.writer.put_group(ops)
+        self.progress.advance(len(results))
