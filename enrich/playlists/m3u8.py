@@ -1,0 +1,82 @@
+"""M3U8 files: UTF-8, #EXTINF with duration and "artist - title", paths relative to the file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+MAX_NAME_BYTES = 120
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    duration: float | None
+    artist: str
+    title: str
+
+
+def safe_filename(name: str, suffix: str = ".m3u8") -> str:
+    """A file name that works on Linux, macOS and Windows: no separators, no reserved names."""
+    text = unicodedata.normalize("NFC", name)
+    text = UNSAFE.sub(" ", text)
+    text = " ".join(text.split()).strip(" .")
+    if not text or text.lower().split(".")[0] in RESERVED:
+        text = f"playlist {text}".strip()
+    encoded = text.encode("utf-8")[:MAX_NAME_BYTES]
+    text = encoded.decode("utf-8", errors="ignore").strip(" .")
+    return text + suffix
+
+
+def one_line(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def render(entries: list[Entry], playlist_dir: Path, name: str | None = None) -> str:
+    lines = ["#EXTM3U"]
+    if name:
+        lines.append(f"#PLAYLIST:{one_line(name)}")
+    base = os.path.abspath(playlist_dir)
+    for e in entries:
+        seconds = int(round(e.duration)) if e.duration is not None and e.duration == e.duration else -1
+        label = " - ".join(p for p in (one_line(e.artist), one_line(e.title)) if p) or Path(e.path).stem
+        lines.append(f"#EXTINF:{seconds},{label}")
+        try:
+            location = os.path.relpath(e.path, base)
+        except ValueError:  # another drive on Windows: only an absolute path works
+            location = e.path
+        lines.append(location.replace(os.sep, "/"))
+    return "\n".join(lines) + "\n"
+
+
+def write(entries: list[Entry], out_dir: Path, name: str, taken: set[str] | None = None) -> Path:
+    """Write ``name``.m3u8 in ``out_dir`` atomically; a name used in this run gets a number."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    filename = safe_filename(name)
+    if taken is not None:
+        stem, n = filename[: -len(".m3u8")], 2
+        while filename in taken:
+            filename, n = f"{stem} ({n}).m3u8", n + 1
+        taken.add(filename)
+    target = out_dir / filename
+    # Paths that were not UTF-8 on disk come back as surrogates; write their bytes as they are.
+    data = render(entries, out_dir, name).encode("utf-8", errors="surrogateescape")
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".playlist-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target

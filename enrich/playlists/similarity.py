@@ -1,0 +1,222 @@
+"""How alike each track is to the seeds: sound, key and genre, over the whole library at once.
+
+* Sound: features standardised over the library (z-scores) with tempo
+  down-weighted, compared by weighted mean squared difference -> exp(-msd).
+* Key: compatibility of the two keys on the Camelot wheel.
+* Genre: the canonical tree: the same genre counts 1, a shared parent (or
+  parent and child) ``genre_parent``, only a shared root ``genre_root``.
+
+Each part is used when both sides have it, so a library with features but no
+genres (or the reverse) still works; a track compared on fewer parts than the
+seed has is scaled by ``partial_penalty``. With several seeds a track scores
+its *lowest* similarity to any of them, so the playlist sits between the seeds.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from enrich.playlists.settings import PlaylistsConfig
+from enrich.store.library_view import LibraryView
+
+# Extra readable columns appended to the stored vector before standardising.
+EXTRA_COLUMNS = ("tempo (log2)", "energy", "loudness")
+
+
+def camelot_table() -> np.ndarray:
+    """24x24 key compatibility: same key 1, a neighbour or the relative key 0.8, ..."""
+    idx = np.arange(24)
+    number, letter = idx // 2, idx % 2
+    steps = np.abs(number[:, None] - number[None, :])
+    steps = np.minimum(steps, 12 - steps)
+    same_letter = letter[:, None] == letter[None, :]
+    table = np.zeros((24, 24), dtype=np.float32)
+    table[(steps == 0) & same_letter] = 1.0
+    table[(steps == 0) & ~same_letter] = 0.8   # relative major / minor
+    table[(steps == 1) & same_letter] = 0.8    # a fifth up or down
+    table[(steps == 1) & ~same_letter] = 0.4
+    table[(steps == 2) & same_letter] = 0.3    # energy boost: two steps
+    return table
+
+
+CAMELOT = camelot_table()
+
+
+def root_of(genre: str, parents: Mapping[str, str]) -> str:
+    seen = {genre}
+    while genre in parents and parents[genre] and parents[genre] not in seen:
+        genre = parents[genre]
+        seen.add(genre)
+    return genre
+
+
+def genre_relation(names: list[str], parents: Mapping[str, str], parent_score: float,
+                   root_score: float) -> np.ndarray:
+    """GxG similarity of the library's genres under the tree ``parents`` (child -> parent)."""
+    g = len(names)
+    index = {n: i for i, n in enumerate(names)}
+    # A parent outside the library's genres still links its children: give it its own id.
+    extra = {p for n in names if (p := parents.get(n)) and p not in index}
+    ids = {**index, **{p: g + i for i, p in enumerate(sorted(extra))}}
+    parent = np.array([ids.get(parents.get(n) or "", -1) for n in names], dtype=np.int64)
+    root_ids: dict[str, int] = {}
+    root = np.array([root_ids.setdefault(root_of(n, parents), len(root_ids)) for n in names], dtype=np.int64)
+    own = np.arange(g)
+    same = own[:, None] == own[None, :]
+    siblings = (parent[:, None] == parent[None, :]) & (parent[:, None] >= 0)
+    lineage = (parent[:, None] == own[None, :]) | (own[:, None] == parent[None, :])
+    rel = np.zeros((g, g), dtype=np.float32)
+    rel[root[:, None] == root[None, :]] = root_score
+    rel[siblings | lineage] = parent_score
+    rel[same] = 1.0
+    return rel
+
+
+@dataclass
+class SoundSpace:
+    """Standardised, weighted feature rows of the whole library (computed once)."""
+
+    z: np.ndarray          # float32 (n, d), weights folded in as sqrt(w)
+    norms: np.ndarray      # float32 (n,), squared row norms
+    total_weight: float
+    has: np.ndarray        # bool (n,)
+
+
+def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
+    has = view.has_features
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_tempo = np.log2(np.where(view.tempo > 0, view.tempo, np.nan)).astype(np.float32)
+    extra = np.stack([log_tempo, view.energy, view.loudness], axis=1)
+    raw = np.concatenate([view.vectors, extra], axis=1).astype(np.float32)
+    names = list(view.feature_names) + list(EXTRA_COLUMNS)
+    weights = np.array([tempo_weight if ("tempo" in n.lower() or "bpm" in n.lower()) else 1.0 for n in names],
+                       dtype=np.float32)
+    z = np.zeros_like(raw)
+    if has.any():
+        rows = raw[has]
+        valid = np.isfinite(rows)
+        counts = valid.sum(axis=0)
+        filled = np.where(valid, rows, 0.0)
+        mean = filled.sum(axis=0) / np.maximum(counts, 1)
+        var = (np.where(valid, rows - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts, 1)
+        std = np.sqrt(var)
+        usable = (counts > 0) & (std > 1e-6)
+        scaled = np.where(valid, (rows - mean) / np.where(usable, std, 1.0), 0.0)  # unknown -> the mean
+        scaled[:, ~usable] = 0.0
+        weights = np.where(usable, weights, 0.0).astype(np.float32)
+        z[has] = scaled * np.sqrt(weights)
+    total = float(weights.sum()) or 1.0
+    return SoundSpace(z=z, norms=np.einsum("ij,ij->i", z, z), total_weight=total, has=has)
+
+
+@dataclass
+class Target:
+    """What a playlist is alike to: a seed track, or a genre with its sound centroid."""
+
+    sound: np.ndarray | None      # row in the sound space
+    camelot: int                  # -1 unknown
+    genre_profile: np.ndarray | None  # (G,) similarity of each library genre to the target
+    label: str
+
+
+def track_target(view: LibraryView, space: SoundSpace, relation: np.ndarray, i: int) -> Target:
+    profile = None
+    slots = view.genre_ids[i] >= 0
+    if slots.any():
+        rows = relation[view.genre_ids[i][slots]] * view.genre_weights[i][slots][:, None]
+        profile = rows.max(axis=0)
+    return Target(
+        sound=space.z[i] if space.has[i] else None,
+        camelot=int(view.camelot[i]),
+        genre_profile=profile,
+        label=f"{view.artists[i]} - {view.titles[i]}",
+    )
+
+
+def genre_target(view: LibraryView, space: SoundSpace, profile: np.ndarray, genre: int, label: str) -> Target:
+    """A genre as a target: its row of the relation, and the sound of the tracks tagged with it.
+
+    ``genre`` may be past the library's genres (a genre of the tree no track has yet).
+    """
+    tagged = (view.genre_ids == genre).any(axis=1) & space.has
+    sound = space.z[tagged].mean(axis=0) if tagged.any() else None
+    return Target(sound=sound, camelot=-1, genre_profile=profile, label=label)
+
+
+@dataclass
+class Scores:
+    total: np.ndarray   # float32 (n,); -inf where the track cannot be compared
+    sound: np.ndarray   # float32 (n,), NaN where not compared
+    key: np.ndarray
+    genre: np.ndarray
+
+
+def genre_similarity(view: LibraryView, profile: np.ndarray) -> np.ndarray:
+    padded = np.append(profile.astype(np.float32), np.float32(0.0))  # slot -1 -> 0
+    return (padded[view.genre_ids] * view.genre_weights).max(axis=1)
+
+
+def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: PlaylistsConfig) -> Scores:
+    n = len(view)
+    nan = np.full(n, np.nan, dtype=np.float32)
+    num = np.zeros(n, dtype=np.float32)
+    den = np.zeros(n, dtype=np.float32)
+    seed_parts = np.zeros(n, dtype=np.int8)
+    track_parts = np.zeros(n, dtype=np.int8)
+    sound, key, genre = nan, nan.copy(), nan.copy()
+    if target.sound is not None and cfg.weight_sound > 0:
+        msd = np.maximum(space.norms - 2.0 * (space.z @ target.sound) + float(target.sound @ target.sound), 0.0)
+        sound = np.where(space.has, np.exp(-msd / space.total_weight), np.nan).astype(np.float32)
+        num += np.where(space.has, cfg.weight_sound * sound, 0.0)
+        den += np.where(space.has, cfg.weight_sound, 0.0)
+        seed_parts += 1
+        track_parts += space.has
+    if target.camelot >= 0 and cfg.weight_key > 0:
+        known = view.camelot >= 0
+        key = np.where(known, CAMELOT[target.camelot][np.maximum(view.camelot, 0)], np.nan).astype(np.float32)
+        num += np.where(known, cfg.weight_key * key, 0.0)
+        den += np.where(known, cfg.weight_key, 0.0)
+    if target.genre_profile is not None and cfg.weight_genre > 0:
+        tagged = view.genre_ids[:, 0] >= 0
+        genre = np.where(tagged, genre_similarity(view, target.genre_profile), np.nan).astype(np.float32)
+        num += np.where(tagged, cfg.weight_genre * genre, 0.0)
+        den += np.where(tagged, cfg.weight_genre, 0.0)
+        seed_parts += 1
+        track_parts += tagged
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(den > 0, num / den, -np.inf).astype(np.float32)
+    total = np.where(track_parts < seed_parts, total * cfg.partial_penalty, total).astype(np.float32)
+    return Scores(total=total, sound=sound, key=key, genre=genre)
+
+
+def score(view: LibraryView, space: SoundSpace, targets: list[Target], cfg: PlaylistsConfig,
+          combine: str = "min") -> Scores:
+    """Similarity of every track to the targets.
+
+    ``min``: a track counts as alike as it is to the seed it is least like, so
+    several seeds pull the playlist between them. ``max``: alike to any target
+    (the points along an A -> B path).
+    """
+    each = [score_one(view, space, t, cfg) for t in targets]
+    if len(each) == 1:
+        return each[0]
+    totals = np.array([s.total for s in each])
+    if combine == "max":  # explain each track by the point it matched best
+        best = np.nan_to_num(totals, nan=-np.inf, neginf=-np.inf).argmax(axis=0)
+        cols = np.arange(totals.shape[1])
+        return Scores(total=totals.max(axis=0).astype(np.float32),
+                      sound=np.array([s.sound for s in each])[best, cols],
+                      key=np.array([s.key for s in each])[best, cols],
+                      genre=np.array([s.genre for s in each])[best, cols])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a part nobody has
+        return Scores(
+            total=totals.min(axis=0).astype(np.float32),
+            sound=np.nanmean([s.sound for s in each], axis=0).astype(np.float32),
+            key=np.nanmean([s.key for s in each], axis=0).astype(np.float32),
+            genre=np.nanmean([s.genre for s in each], axis=0).astype(np.float32),
+        )

@@ -1,0 +1,46 @@
+"""Normalised names: the same song under its remaster, live, edit and feat. variants."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Bracketed or dash-separated version notes that do not make a different song.
+VERSION_WORDS = (
+    r"remaster(?:ed)?|re-?master(?:ed)?|live|radio edit|single edit|edit|radio version|single version"
+    r"|album version|mono|stereo|explicit|clean|deluxe|bonus track|original mix|demo|acoustic version"
+    r"|\d{4} (?:remaster(?:ed)?|mix|version)"
+)
+BRACKETED = re.compile(r"[\(\[][^\)\]]*?(?:" + VERSION_WORDS + r"|feat\.?|ft\.?|featuring|with )[^\)\]]*[\)\]]", re.I)
+DASH_NOTE = re.compile(r"\s+-\s+(?:[^-]*?\b(?:" + VERSION_WORDS + r")\b[^-]*)$", re.I)
+FEAT = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s+.*$", re.I)
+NON_WORD = re.compile(r"[^\w]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().replace("&", " and ")
+    return " ".join(NON_WORD.sub(" ", text).split())
+
+
+def song_title(title: str) -> str:
+    """The title without version notes: 'Song (2011 Remaster) [feat. X]' -> 'song'."""
+    text = title or ""
+    for _ in range(3):
+        before = text
+        text = BRACKETED.sub("", text)
+        text = DASH_NOTE.sub("", text)
+        text = FEAT.sub("", text)
+        if text == before:
+            break
+    return fold(text) or fold(title)
+
+
+def main_artist(artist: str) -> str:
+    """'A feat. B' and 'A ft B' are A."""
+    return fold(FEAT.sub("", artist or "")) or fold(artist)
+
+
+def song_key(artist: str, title: str) -> str:
+    return f"{main_artist(artist)}\x1f{song_title(title)}"
