@@ -308,6 +308,9 @@ class Client:
                 if _origin(target) != origin:
                     raise _Refused(f"redirected to another host ({_origin(target)})")
                 url, params = target, None  # the Location carries the query
+                # The follow-up is a request of its own: it needs a token too.
+                await src.gate.limiter.acquire()
+                src.stats.requests += 1
                 continue
             if status in REDIRECTS:
                 raise _Refused(f"unexpected redirect (HTTP {status})")

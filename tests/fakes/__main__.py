@@ -1,0 +1,32 @@
+"""`python -m tests.fakes [--mb-rate N]`: serve the sample world until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from tests.fakes.server import FakeServices
+
+
+async def serve(args) -> None:
+    rates = {"musicbrainz": args.mb_rate, "lastfm": args.lastfm_rate, "claude": args.claude_rate}
+    async with FakeServices(rates=rates) as fakes:
+        print(json.dumps({"urls": fakes.urls, "env": fakes.env()}, indent=2))
+        print("# config:\n" + fakes.config_toml(), flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb-rate", type=float, default=1.0)
+    parser.add_argument("--lastfm-rate", type=float, default=5.0)
+    parser.add_argument("--claude-rate", type=float, default=None)
+    try:
+        asyncio.run(serve(parser.parse_args()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
