@@ -15,6 +15,7 @@ from enrich import __version__
 # command name -> module holding a click command called `command`
 COMMANDS = {
     "runs": "enrich.cli.runs",
+    "cache": "enrich.cli.cache",
     "playlists": "enrich.cli.playlists",
     "scan": "enrich.cli.scan",
 }

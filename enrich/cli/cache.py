@@ -1,0 +1,54 @@
+"""`enrich cache`: what the disk HTTP cache holds, and tidying it."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from enrich.cli.options import common_options
+from enrich.net import upkeep
+
+
+def mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def render_stats(data: dict) -> str:
+    lines = [f"cache {data['cache_dir']}: {data['entries']} entries, {mb(data['bytes'])}"]
+    if data["last_run_at"]:
+        lines.append("last run " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_run_at"])))
+    lines.append(f"  {'SOURCE':<12} {'ENTRIES':>8} {'SIZE':>10}  LAST RUN HIT RATE")
+    for name, row in data["sources"].items():
+        last = row.get("last_run")
+        rate = "-" if not last or last["hit_rate"] is None else (
+            f"{last['hit_rate']:.0%} ({last['hits']} hits, {last['misses']} misses)")
+        lines.append(f"  {name:<12} {row['entries']:>8} {mb(row['bytes']):>10}  {rate}")
+    return "\n".join(lines)
+
+
+def render_prune(data: dict) -> str:
+    r = data["removed"]
+    return (f"removed {r['expired']} expired, {r['unreadable']} unreadable, {r['over_budget']} over the size budget, "
+            f"{r['temp']} leftover temp files; kept {data['kept_entries']} entries ({mb(data['kept_bytes'])})")
+
+
+@click.command("cache")
+@click.argument("action", type=click.Choice(["stats", "prune", "clear"]))
+@click.option("--source", type=click.Choice(["lastfm", "musicbrainz", "claude"]), help="clear: only this source.")
+@click.option("--max-mb", type=click.FloatRange(min=0), help="prune: size budget [default: [http] cache_max_mb].")
+@common_options
+def command(app, action, source, max_mb):
+    """The disk HTTP cache of Last.fm, MusicBrainz and Claude replies.
+
+    \b
+    stats   entries and size per source, hit rate of the last run
+    prune   remove expired entries, then the oldest beyond the size budget
+    clear   remove every entry (or only --source NAME)
+    """
+    if action == "stats":
+        app.emit(upkeep.stats(app.config), render_stats)
+    elif action == "prune":
+        app.emit(upkeep.prune(app.config, max_mb), render_prune)
+    else:
+        app.emit(upkeep.clear(app.config, source), lambda d: f"removed {d['removed']} entries ({d['source']})")
