@@ -268,7 +268,8 @@ def audio_properties(audio: Any) -> dict[str, Any]:
         raw_codec = getattr(info, "codec", "") or ""
         codec = "aac" if raw_codec.startswith("mp4a") else raw_codec or None
     elif kind == "ASF":
-        codec = getattr(info, "codec_name", "") or "wma"
+        name = getattr(info, "codec_name", "") or ""
+        codec = "wmalossless" if "Lossless" in name else "wmapro" if "Pro" in name else "wma"
     elif kind == "MP3" and getattr(info, "layer", 3) != 3:
         codec = f"mp{info.layer}"
 
