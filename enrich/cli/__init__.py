@@ -18,6 +18,7 @@ COMMANDS = {
     "cache": "enrich.cli.cache",
     "playlists": "enrich.cli.playlists",
     "scan": "enrich.cli.scan",
+    "genres": "enrich.cli.genres",
 }
 
 
