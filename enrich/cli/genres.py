@@ -1,0 +1,84 @@
+"""`enrich genres`: the nightly job; also --explain TRACK."""
+
+from __future__ import annotations
+
+import click
+
+from enrich.cli.options import common_options, exit_for, long_options
+from enrich.genres.explain import explain_lines
+from enrich.pipeline import genres as pipeline
+
+
+def render(report: dict) -> str:
+    lines = []
+    if report["dry_run"]:
+        lines.append("dry run: nothing was written")
+        for change in report["changes"]:
+            old = ", ".join(change["old"]) or "(none)"
+            new = ", ".join(change["new"]) or "(none)"
+            mark = "  " if change["old"] == change["new"] else "* "
+            lines.append(f"{mark}{change['track']}: {old} -> {new}")
+    scan = report.get("scan")
+    if scan:
+        lines.append(f"scan: {scan['new']} new, {scan['changed']} changed, {scan['unchanged']} unchanged, "
+                     f"{scan['missing']} missing, {scan['unreadable']} unreadable")
+    verb = "would get genres" if report["dry_run"] else "enriched"
+    lines.append(f"genres: {report['tracks']} tracks; {report['enriched']} {verb}, {report['empty']} without a genre, "
+                 f"{report['changed']} changed, {report['unchanged']} unchanged (fresh), {len(report['failed'])} failed"
+                 + (f"; {report['tags_written']} files tagged" if report["tags_written"] else ""))
+    for name, s in sorted(report["sources"].items()):
+        if s["requests"] or s["cache_hits"] or s.get("breaker"):
+            line = (f"  {name:<12} {s['requests']} requests, {s['cache_hits']} cache hits, "
+                    f"{s['waited_s']:.1f}s waiting on rate limits")
+            if s.get("retries"):
+                line += f", {s['retries']} retries"
+            if s.get("breaker"):
+                line += f"; OFF: {s['breaker']}"
+            lines.append(line)
+    claude = report["claude"]
+    if claude.get("tracks"):
+        lines.append(f"  claude       {claude['tracks']} tracks in {claude['requests']} requests; "
+                     f"{claude['input_tokens']} input + {claude['output_tokens']} output tokens; "
+                     f"about ${claude['cost_usd']:.4f}" + (f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""))
+    for notice in report["notices"]:
+        lines.append(f"note: {notice}")
+    if report["offline"]:
+        lines.append("note: offline: answers came only from the HTTP cache")
+    if report["failed"]:
+        lines.append(f"failed ({len(report['failed'])}):")
+        lines += [f"  {f['item']}: {f['error']}" for f in report["failed"][:50]]
+        if len(report["failed"]) > 50:
+            lines.append(f"  ... and {len(report['failed']) - 50} more (`enrich runs show {report['run_id']}`)")
+    return "\n".join(lines)
+
+
+def render_explain(explanations: list[dict]) -> str:
+    return "\n\n".join("\n".join(explain_lines(e)) for e in explanations)
+
+
+@click.command("genres")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--offline", is_flag=True, help="Answer only from the HTTP cache; nothing goes over the network.")
+@click.option("--write-tags", is_flag=True, help="Also write the genres into the files (multi-valued, safely).")
+@click.option("--no-scan", is_flag=True, help="Do not scan the folders first; use the tracks already stored.")
+@click.option("--explain", "explain_ref", metavar="TRACK",
+              help="Show why a track has its genres (TRACK: id, path or 'Artist - Title'); changes nothing.")
+@long_options
+@common_options
+def command(app, paths, offline, write_tags, no_scan, explain_ref, dry_run, resume, workers):
+    """Find genres for new, changed and stale tracks under PATHS (default: paths.library)
+    from Last.fm, MusicBrainz and (for what they leave open) Claude, and store them.
+
+    \b
+    Meant for cron: it scans incrementally, asks only about what changed or
+    expired, resumes where a killed run stopped, and exits 1 when some tracks
+    failed (they are listed). Keys: $LASTFM_API_KEY, $ANTHROPIC_API_KEY (either
+    missing: that source is skipped with a notice; MusicBrainz needs none).
+    """
+    if explain_ref:
+        app.emit(app.run(pipeline.explain(app.config, explain_ref)), render_explain)
+        return
+    report = app.run(pipeline.genres(app.config, paths, dry_run=dry_run, resume=resume, offline=offline,
+                                     tags=write_tags, scan_first=not no_scan, workers=workers, progress=app.progress))
+    app.emit(report.to_dict(), render)
+    exit_for(len(report.failed))

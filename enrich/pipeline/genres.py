@@ -1,0 +1,369 @@
+"""`enrich genres`: scan, then find genres for new, changed and stale tracks.
+
+Stages, in order:
+
+    scan the paths (enrich.pipeline.scan: incremental)
+      -> pick tracks: new, changed (artist/album/title/ids or settings) or older than their TTL
+      -> per track, concurrently: Last.fm + MusicBrainz votes (per-artist answers shared)
+      -> consensus (pure) -> the policy may send the track to the Claude classifier lane
+      -> one writer group per track: its genres, its state and its checkpoint
+      -> optionally write the genres into the files (--write-tags)
+
+A dry run reads the database read-only, asks the sources, and reports the
+old -> new genres of each track it would touch; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from enrich.config import Config
+from enrich.errors import EnrichError, FileError, UsageError
+from enrich.genres.consensus import Outcome, decide
+from enrich.genres.policy import classifier_reason
+from enrich.genres.settings import GenresConfig, genres_config
+from enrich.genres.vocabulary import Vocabulary, load_vocabulary
+from enrich.genres.votes import Vote
+from enrich.library.tagwrite import write_tags
+from enrich.net import open_client
+from enrich.progress import NoProgress, Progress
+from enrich.runs.run import Run, running
+from enrich.sources.classifier import PROMPT_VERSION, Item, item_key
+from enrich.sources.classifier_lane import ClassifierLane
+from enrich.sources.evidence import Evidence, first_artist
+from enrich.store import genres as store
+from enrich.store.session import reading, writing
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+
+
+@dataclass
+class GenresReport:
+    roots: list[str]
+    dry_run: bool = False
+    offline: bool = False
+    run_id: int | None = None
+    resumed: bool = False
+    scan: dict | None = None
+    tracks: int = 0            # under the roots
+    to_enrich: int = 0
+    enriched: int = 0          # genres stored (or, dry run, found)
+    empty: int = 0             # no genre found
+    unchanged: int = 0         # fresh: not looked at
+    changed: int = 0           # genres differ from before
+    tags_written: int = 0
+    failed: list[dict] = field(default_factory=list)        # {"item", "error"}
+    changes: list[dict] = field(default_factory=list)       # {"track", "path", "old", "new"}
+    sources: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    claude: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
+    """A short hash of everything that shapes the result: changing it re-enriches tracks."""
+    digest = hashlib.sha256()
+    folder = vocab_dir or (Path(__file__).resolve().parent.parent.parent / "config" / "genres")
+    for name in ("tree.txt", "aliases.toml", "ignore.toml"):
+        try:
+            digest.update((folder / name).read_bytes())
+        except OSError:
+            pass
+    c = cfg.classifier
+    digest.update(json.dumps([cfg.top_n, cfg.threshold, cfg.order, cfg.parent_share, dict(cfg.weights),
+                              cfg.lastfm_album_tags, list(cfg.musicbrainz_lookups), c.mode, list(c.when),
+                              c.weak_below, c.conflict_ratio, c.min_confidence, model, PROMPT_VERSION]).encode())
+    return digest.hexdigest()[:16]
+
+
+def resolve_paths(config: Config, paths: Sequence[str | Path]) -> list[str]:
+    chosen = list(paths) or [str(p) for p in config.paths.library]
+    if not chosen:
+        raise UsageError("no folder given: pass PATHs, or set paths.library in the config file")
+    return [os.path.abspath(os.path.expanduser(str(p))) for p in chosen]
+
+
+class Enricher:
+    """One run's work over the chosen tracks; ``sink`` stores or records results."""
+
+    def __init__(self, client, vocab: Vocabulary, cfg: GenresConfig, report: GenresReport, progress: Progress,
+                 sink, clock: Callable[[], float], saved_batch: dict | None = None, save_batch=None,
+                 cached_answers: dict | None = None, dry_run: bool = False, sleep=asyncio.sleep):
+        self.client, self.vocab, self.cfg, self.report = client, vocab, cfg, report
+        self.progress, self.sink, self.clock = progress, sink, clock
+        self.settings = cfg.consensus()
+        self.policy = cfg.classifier.policy()
+        self.saved_batch, self.save_batch = saved_batch, save_batch
+        self.cached_answers = cached_answers or {}
+        self.dry_run = dry_run
+        self.sleep = sleep
+        self.waiting: dict[int, tuple] = {}      # track id -> (track, votes, reason) while Claude is asked
+
+    async def run(self, todo: list[store.TrackToDo]) -> ClassifierLane | None:
+        slots = asyncio.Semaphore(self.cfg.concurrency)
+        async with asyncio.TaskGroup() as tg:
+            self.evidence = Evidence(self.client, self.cfg, tg.create_task, self.clock)
+            lane = None
+            if self.policy.mode != "never" and self.client.is_available("claude"):
+                lane = ClassifierLane(self.client, self.cfg.classifier, self.vocab.genres, tg.create_task,
+                                      self.answered, use_batches=self.cfg.classifier.api == "batch" and not self.dry_run,
+                                      saved_batch=self.saved_batch, save_batch=self.save_batch, sleep=self.sleep)
+            self.lane = lane
+
+            async def one(track):
+                try:
+                    await self.track(track)
+                finally:
+                    slots.release()
+
+            for track in todo:
+                await slots.acquire()
+                tg.create_task(one(track))
+            for _ in range(self.cfg.concurrency):   # every track has passed the sources
+                await slots.acquire()
+            self.evidence.searcher.flush()
+            if lane is not None:
+                await lane.close()
+        return lane
+
+    async def track(self, track: store.TrackToDo) -> None:
+        gathered = await self.evidence.gather(track)
+        if gathered.errors:
+            await self.sink.failed(track, "; ".join(dict.fromkeys(gathered.errors)))
+            return
+        artist = first_artist(track.artist) or first_artist(track.album_artist)
+        outcome = decide(gathered.votes, self.vocab, self.settings, artist)
+        reason = classifier_reason(outcome, self.vocab, self.policy) if self.lane is not None else None
+        if reason is None:
+            await self.sink.done(track, outcome, None)
+            return
+        item = Item(track.id, artist, track.title or "", track.album or "",
+                    tuple(dict.fromkeys(v.raw for v in gathered.votes))[:10])
+        key = item_key(item, self.lane.model)
+        self.waiting[track.id] = (track, gathered.votes, reason, key)
+        if key in self.cached_answers:
+            await self.answered(track.id, self.cached_answers[key], None, cached=True)
+        else:
+            self.lane.submit(item)
+
+    async def answered(self, ref: int, answer, error: str | None, cached: bool = False) -> None:
+        entry = self.waiting.pop(ref, None)
+        if entry is None:
+            return
+        track, votes, reason, key = entry
+        if error is not None:
+            await self.sink.failed(track, error)
+            return
+        now = self.clock()
+        claude_votes = [Vote("claude", "track", genre, confidence * 100, now) for genre, confidence in answer]
+        artist = first_artist(track.artist) or first_artist(track.album_artist)
+        outcome = decide(list(votes) + claude_votes, self.vocab, self.settings, artist)
+        await self.sink.done(track, outcome, reason, (key, answer) if not cached else None)
+
+
+class StoreSink:
+    """Results into the database, each with its checkpoint in one group."""
+
+    def __init__(self, writer, run: Run, report: GenresReport, old: dict, progress: Progress, clock):
+        self.writer, self.run, self.report, self.old, self.progress, self.clock = writer, run, report, old, progress, clock
+
+    async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
+        now = self.clock()
+        ops = store.result_ops(track.id, track.fingerprint, outcome.genres,
+                               [asdict(d) for d in outcome.dropped], reason, now)
+        if classified:
+            ops.append(store.classification_op(classified[0], classified[1], now))
+        ops.append(self.run.done(str(track.id)))
+        await self.writer.put_group(ops)
+        note(self.report, track, outcome, self.old)
+        self.progress.advance()
+
+    async def failed(self, track, error: str) -> None:
+        await self.writer.put_group([self.run.failed(str(track.id), error)])
+        self.report.failed.append({"item": track.path, "error": error})
+        self.progress.advance()
+
+
+class DrySink:
+    """Results only into the report: old -> new per track."""
+
+    def __init__(self, report: GenresReport, old: dict, progress: Progress):
+        self.report, self.old, self.progress = report, old, progress
+
+    async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
+        note(self.report, track, outcome, self.old, always=True)
+        self.progress.advance()
+
+    async def failed(self, track, error: str) -> None:
+        self.report.failed.append({"item": track.path, "error": error})
+        self.progress.advance()
+
+
+def note(report: GenresReport, track, outcome: Outcome, old: dict, always: bool = False) -> None:
+    new = [g.genre for g in outcome.genres]
+    before = old.get(track.id, [])
+    report.enriched += bool(new)
+    report.empty += not new
+    if new != before:
+        report.changed += 1
+    if always or (new != before and len(report.changes) < 1000):
+        name = f"{track.artist or '?'} - {track.title or '?'}"
+        report.changes.append({"track": name, "path": track.path, "old": before, "new": new})
+
+
+async def genres(
+    config: Config,
+    paths: Sequence[str | Path] = (),
+    *,
+    dry_run: bool = False,
+    resume: bool = True,
+    offline: bool = False,
+    tags: bool = False,
+    scan_first: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.time,
+    net_clock=None,
+    sleep=asyncio.sleep,
+) -> GenresReport:
+    """Find genres for the tracks under ``paths`` (see the module docstring)."""
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    roots = resolve_paths(config, paths)
+    cfg = genres_config(config)
+    vocab_dir = Path(cfg.vocabulary).expanduser() if cfg.vocabulary else None
+    vocab = load_vocabulary(vocab_dir)
+    model = config.sources["claude"].model
+    fingerprint_basis = basis(vocab_dir, cfg, model)
+    report = GenresReport(roots=roots, dry_run=dry_run, offline=offline)
+    now = clock()
+    stale = dict(stale_before=now - cfg.ttl_days * DAY, empty_stale_before=now - cfg.empty_ttl_days * DAY)
+
+    if scan_first:
+        from enrich.pipeline.scan import scan
+
+        scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
+        report.scan = {k: v for k, v in scanned.to_dict().items() if k in
+                       ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
+        report.scan["failed"] = len(scanned.failed)
+
+    if dry_run:
+        async with reading(config) as conn:
+            if conn is None:
+                report.elapsed = time.monotonic() - started
+                return report
+            try:
+                todo = await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)
+            except Exception as exc:  # noqa: BLE001 - an old database without genre tables
+                if "no such table" not in str(exc):
+                    raise
+                todo = []
+            report.tracks = await store.count_tracks(conn, roots)
+            old = await store.stored_genres(conn, [t.id for t in todo]) if todo else {}
+            cached = await store.classifications(conn, classification_keys(todo, model))
+        report.to_enrich, report.unchanged = len(todo), report.tracks - len(todo)
+        if todo:
+            await enrich(config, todo, vocab, cfg, report, progress, DrySink(report, old, progress), clock,
+                         offline, net_clock, sleep, dry_run=True, cached=cached)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async with writing(config, "genres") as (conn, writer):
+        todo = await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)
+        report.tracks = await store.count_tracks(conn, roots)
+        report.to_enrich, report.unchanged = len(todo), report.tracks - len(todo)
+        work_key = json.dumps(sorted(roots), ensure_ascii=False)
+        async with running(writer, "genres", work_key, {"paths": roots, "offline": offline}, resume=resume) as run:
+            report.run_id, report.resumed = run.id, run.resumed
+            todo = [t for t in todo if not run.is_finished(str(t.id))]
+            if todo:
+                old = await store.stored_genres(conn, [t.id for t in todo])
+                cached = await store.classifications(conn, classification_keys(todo, model))
+
+                async def save_batch(state):
+                    await writer.put_group([run.save_state(claude_batch=state)])
+                    await writer.flush()
+
+                await enrich(config, todo, vocab, cfg, report, progress,
+                             StoreSink(writer, run, report, old, progress, clock), clock, offline, net_clock, sleep,
+                             saved_batch=run.state.get("claude_batch"), save_batch=save_batch, cached=cached)
+            await writer.flush()
+            if tags:
+                await write_back(conn, writer, roots, report, progress)
+            run.counts.update(enriched=report.enriched, empty=report.empty, changed=report.changed,
+                              unchanged=report.unchanged, tags_written=report.tags_written)
+            run.counts["failed"] = len(report.failed)
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def classification_keys(todo, model: str) -> list[str]:
+    return [item_key(Item(t.id, first_artist(t.artist) or first_artist(t.album_artist), t.title or "", t.album or ""),
+                     model) for t in todo]
+
+
+async def explain(config: Config, ref: str) -> list[dict]:
+    """Why the tracks matching ``ref`` (id, path, 'Artist - Title') have their genres."""
+    async with reading(config) as conn:
+        if conn is None:
+            raise UsageError(f"no database at {config.paths.db}; run `enrich genres` first")
+        found = await store.find_tracks(conn, ref)
+        if not found:
+            raise UsageError(f"no track matches {ref!r}; give a track id, a path, or 'Artist - Title'")
+        return [await store.explanation(conn, track) for track in found]
+
+
+async def enrich(config, todo, vocab, cfg, report, progress, sink, clock, offline, net_clock, sleep, *,
+                 dry_run=False, saved_batch=None, save_batch=None, cached=None) -> None:
+    async with open_client(config, offline=offline, clock=net_clock) as client:
+        progress.start("genres", len(todo))
+        enricher = Enricher(client, vocab, cfg, report, progress, sink, clock, saved_batch, save_batch,
+                            cached, dry_run, sleep)
+        try:
+            lane = await enricher.run(todo)
+        finally:
+            progress.finish()
+            net = client.report()
+            report.sources, report.notices = net["sources"], net["notices"]
+        if lane is not None:
+            report.claude = lane.stats.as_dict()
+        elif cfg.classifier.mode != "never":
+            report.claude = {"skipped": client.why_unavailable("claude")}
+
+
+async def write_back(conn, writer, roots, report: GenresReport, progress: Progress) -> None:
+    """Write stored genres into files that do not hold them yet (safe writer, in threads)."""
+    todo = await store.tags_to_write(conn, roots)
+    progress.start("writing tags", len(todo))
+    slots = asyncio.Semaphore(4)
+
+    async def one(track_id, path, genres_list):
+        async with slots:
+            try:
+                await asyncio.to_thread(write_tags, path, genres=genres_list)
+                st = os.stat(path)
+            except FileError as exc:
+                report.failed.append({"item": path, "error": exc.reason})
+            except OSError as exc:
+                report.failed.append({"item": path, "error": f"cannot write tags: {exc.strerror}"})
+            else:
+                await writer.put_group([store.tags_written_op(track_id, genres_list, st.st_size, st.st_mtime_ns)])
+                report.tags_written += 1
+            progress.advance()
+
+    async with asyncio.TaskGroup() as tg:
+        for row in todo:
+            tg.create_task(one(*row))
+    progress.finish()

@@ -1,0 +1,194 @@
+"""Gathering genre votes for a track from Last.fm and MusicBrainz (async shell).
+
+One artist's answers serve all its tracks: artist-level requests are memoised
+per run, and artists without a MusicBrainz id are searched several names per
+request (matched back by enrich.sources.artist_match). The client itself
+shares identical requests in flight and answers repeats from its disk cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from enrich.errors import NotFound, SourceError
+from enrich.genres.votes import Vote, from_tags
+from enrich.sources import lastfm, musicbrainz
+from enrich.sources.artist_match import ArtistMatch, match_artists
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gathered:
+    votes: list[Vote] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)   # one line per source that failed (not "not found")
+
+
+def first_artist(text: str | None) -> str:
+    """Tracks store several artists joined with '; '; the first is asked about."""
+    return (text or "").split("; ")[0].strip()
+
+
+class SearchBatcher:
+    """Collects artist names and searches them several per request."""
+
+    def __init__(self, client, spawn: Callable[[Awaitable], asyncio.Task], size: int, min_score: int,
+                 linger: float = 0.05):
+        self.client, self.spawn, self.size, self.min_score, self.linger = client, spawn, size, min_score, linger
+        self.pending: list[tuple[str, asyncio.Future]] = []
+        self.timer: asyncio.Task | None = None
+
+    def find(self, name: str) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((name, future))
+        if len(self.pending) >= self.size:
+            self.flush()
+        elif self.timer is None:
+            self.timer = self.spawn(self._later())
+        return future
+
+    async def _later(self) -> None:
+        await asyncio.sleep(self.linger)
+        self.timer = None
+        self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            self.spawn(self._search(batch))
+
+    async def _search(self, batch: list[tuple[str, asyncio.Future]]) -> None:
+        names = list(dict.fromkeys(name for name, _ in batch))
+        try:
+            results = await musicbrainz.search_artists(self.client, names, limit=min(100, 5 * len(names)))
+            matches = match_artists(names, results, self.min_score)
+            for name, future in batch:
+                if not future.done():
+                    future.set_result(matches.get(name))
+        except SourceError as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(SourceError("musicbrainz", f"search failed: {exc!r}"))
+            raise
+
+
+class Evidence:
+    """Votes for tracks; shared per-artist and per-album answers within a run."""
+
+    def __init__(self, client, settings, spawn, clock: Callable[[], float] = time.time):
+        self.client = client
+        self.cfg = settings
+        self.clock = clock
+        self.memo: dict[tuple, asyncio.Future] = {}
+        self.spawn = spawn
+        # Sources on at the start; one switched off later makes its tracks fail
+        # (and be retried next run) rather than be stored with half the evidence.
+        self.started_with = {name for name in ("lastfm", "musicbrainz") if client.is_available(name)}
+        self.searcher = SearchBatcher(client, spawn, settings.musicbrainz_search_batch, settings.musicbrainz_min_score)
+
+    def available(self, source: str) -> bool:
+        return source in self.started_with
+
+    def once(self, key: tuple, make: Callable[[], Awaitable]) -> asyncio.Future:
+        """The same question is asked once per run; later askers share the answer."""
+        if key not in self.memo:
+            self.memo[key] = self.spawn(self.outcome(make))
+        return self.memo[key]
+
+    @staticmethod
+    async def outcome(make: Callable[[], Awaitable]):
+        """The votes, or the SourceError instead of raising it (a shared task must not fail its group)."""
+        try:
+            return await make()
+        except SourceError as exc:
+            return exc
+
+    async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable], key=None):
+        """Await one answer; votes go into ``gathered``, failures into its errors."""
+        result = await asyncio.shield(self.once(key, make)) if key else await self.outcome(make)
+        if isinstance(result, NotFound):
+            return []
+        if isinstance(result, SourceError):
+            gathered.errors.append(str(result))
+            return None
+        gathered.votes.extend(result)
+        return result
+
+    # ------------------------------------------------------------ Last.fm
+
+    async def lastfm_track(self, artist, title):
+        result = await lastfm.track_top_tags(self.client, artist, title)
+        return from_tags("lastfm", "track", result.tags, self.clock())
+
+    async def lastfm_album(self, artist, album):
+        result = await lastfm.album_top_tags(self.client, artist, album)
+        return from_tags("lastfm", "album", result.tags, self.clock())
+
+    async def lastfm_artist(self, artist):
+        result = await lastfm.artist_top_tags(self.client, artist)
+        return from_tags("lastfm", "artist", result.tags, self.clock())
+
+    # ------------------------------------------------------------ MusicBrainz
+
+    def mb_votes(self, level: str, found: dict) -> list[Vote]:
+        """Curated genres when there are any, else the free tags (weighed lower)."""
+        now = self.clock()
+        if found["genres"]:
+            return from_tags("musicbrainz", level, found["genres"], now)
+        return from_tags("musicbrainz_tags", level, found["tags"], now)
+
+    async def mb_lookup(self, entity, level, mbid):
+        return self.mb_votes(level, await musicbrainz.lookup(self.client, entity, mbid))
+
+    async def mb_search(self, artist):
+        match: ArtistMatch | None = await self.searcher.find(artist)
+        if match is None:
+            return []
+        return from_tags("musicbrainz_tags", "artist", match.tags, self.clock())
+
+    # ------------------------------------------------------------ a track
+
+    async def gather(self, track) -> Gathered:
+        g = Gathered()
+        artist = first_artist(track.artist) or first_artist(track.album_artist)
+        title, album = (track.title or "").strip(), (track.album or "").strip()
+        jobs = []
+        if self.available("lastfm") and artist:
+            jobs.append(self.lastfm_for(g, artist, title, album))
+        if self.available("musicbrainz"):
+            jobs.append(self.musicbrainz_for(g, track, artist))
+        await asyncio.gather(*jobs)
+        return g
+
+    async def lastfm_for(self, g: Gathered, artist: str, title: str, album: str) -> None:
+        fold = str.casefold
+        artist_job = self.ask(g, "lastfm", "artist", lambda: self.lastfm_artist(artist), ("lfa", fold(artist)))
+        got = await self.ask(g, "lastfm", "track", lambda: self.lastfm_track(artist, title)) if title else []
+        mode = self.cfg.lastfm_album_tags
+        if album and (mode == "always" or (mode == "fallback" and got is not None and not got)):
+            await self.ask(g, "lastfm", "album", lambda: self.lastfm_album(artist, album), ("lfb", fold(artist), fold(album)))
+        await artist_job
+
+    async def musicbrainz_for(self, g: Gathered, track, artist: str) -> None:
+        lookups = self.cfg.musicbrainz_lookups
+        jobs = []
+        if track.mb_artist_id and "artist" in lookups:
+            mbid = first_artist(track.mb_artist_id)
+            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_lookup("artist", "artist", mbid), ("mba", mbid)))
+        elif artist:
+            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_search(artist), ("mbs", artist.casefold())))
+        if track.mb_releasegroup_id and "release-group" in lookups:
+            rg = track.mb_releasegroup_id
+            jobs.append(self.ask(g, "musicbrainz", "album", lambda: self.mb_lookup("release-group", "album", rg), ("mbg", rg)))
+        if track.mb_track_id and "recording" in lookups:
+            rec = track.mb_track_id
+            jobs.append(self.ask(g, "musicbrainz", "track", lambda: self.mb_lookup("recording", "track", rec)))
+        await asyncio.gather(*jobs)
