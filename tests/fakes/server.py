@@ -96,6 +96,19 @@ class FakeServices:
             lines.append("")
         return "\n".join(lines) + extra
 
+    def load_config(self, folder: os.PathLike, *, keys: bool = True, http: Mapping[str, object] | None = None,
+                    **kwargs):
+        """Write a config into ``folder`` and load it as enrich would, with the
+        fakes' keys in the environment and the cache in ``folder/cache``."""
+        from enrich.config import load
+
+        folder = Path(folder)
+        extra = "[http]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in (http or {}).items()) if http else ""
+        path = folder / "enrich.toml"
+        path.write_text(self.config_toml(extra=extra, **kwargs))
+        env = {**(self.env() if keys else {}), "ENRICH_CACHE_DIR": str(folder / "cache"), "HOME": str(folder)}
+        return load(path, env=env)
+
     def write_config(self, path: os.PathLike, **kwargs) -> Path:
         path = Path(path)
         path.write_text(self.config_toml(**kwargs))
