@@ -285,7 +285,8 @@ def audio_properties(audio: Any) -> dict[str, Any]:
         "format": kind,
         "codec": codec,
         "duration": number("length", float),
-        "sample_rate": number("sample_rate", int),
+        # Opus always decodes at 48 kHz; mutagen does not say so.
+        "sample_rate": 48000 if kind == "OggOpus" else number("sample_rate", int),
         "channels": number("channels", int),
         "bitrate": number("bitrate", int),
     }

@@ -89,30 +89,81 @@ def walk(
     leave_roots: bool = False,
     on_file: Callable[[int], None] | None = None,
 ) -> Walked:
-    """Every audio file under ``roots`` (already resolved), in a stable sorted order."""
+    """Every audio file under ``roots`` (already resolved), depth-first in name order.
+
+    A file reached twice (a link, a hard link) is kept once, under its path
+    without links when it has one.
+    """
     wanted = {"." + e.lower().lstrip(".") for e in extensions}
     result = Walked(roots=[])
     seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[tuple[int, int]] = set()
-    listed = 0
+    # (path, stat, reached through a link), in walk order; de-duplicated at the end.
+    candidates: list[tuple[str, os.stat_result, bool]] = []
 
     def inside(target: str) -> bool:
         return leave_roots or any(is_under(target, r) for r in result.roots)
 
-    def add_file(path: str, st: os.stat_result) -> None:
-        nonlocal listed
-        if os.path.splitext(path)[1].lower() not in wanted:
-            return
-        if (st.st_dev, st.st_ino) in seen_files:
-            result.skipped.append(Problem(path, "same file as one already found (link)"))
-            return
-        seen_files.add((st.st_dev, st.st_ino))
-        result.files.append(Found(path, st.st_size, st.st_mtime_ns))
-        listed += 1
-        if on_file and listed % 500 == 0:
-            on_file(500)
+    def note_file(path: str, st: os.stat_result, linked: bool) -> None:
+        if os.path.splitext(path)[1].lower() in wanted:
+            candidates.append((path, st, linked))
+            if on_file and len(candidates) % 500 == 0:
+                on_file(500)
 
-    stack: list[str] = []
+    def list_folder(folder: str, linked: bool) -> list[tuple[str, os.stat_result | None, bool]]:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            result.problems.append(Problem(folder, "folder vanished during scan"))
+            result.unlisted.append(folder)
+            return []
+        except OSError as exc:
+            result.problems.append(Problem(folder, f"cannot list folder: {exc.strerror or exc}"))
+            result.unlisted.append(folder)
+            return []
+        found = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = entry.path
+            is_link = False
+            try:
+                if entry.is_symlink():
+                    if not follow_symlinks:
+                        continue
+                    is_link = True
+                    try:
+                        st = os.stat(path)
+                    except OSError as exc:
+                        # A broken link to cover.jpg is no concern of ours; one that
+                        # may have been audio or a folder is.
+                        ext = os.path.splitext(path)[1].lower()
+                        if ext in wanted or not ext or exc.errno == errno.ELOOP:
+                            result.problems.append(link_problem(path, exc))
+                        continue
+                    if not inside(os.path.realpath(path)):
+                        result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
+                        continue
+                else:
+                    st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted while we listed: it is simply not there
+            except OSError as exc:
+                result.problems.append(Problem(path, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in seen_dirs:
+                    result.skipped.append(Problem(path, "link to a folder already scanned (loop or duplicate)"))
+                    continue
+                seen_dirs.add(key)
+                found.append((path, None, linked or is_link))
+            elif stat.S_ISREG(st.st_mode):
+                found.append((path, st, linked or is_link))
+        return found
+
+    # Every existing root first: a link from one root into another stays inside.
+    starts = []
     for root in roots:
         try:
             st = os.stat(root)
@@ -123,63 +174,37 @@ def walk(
             result.problems.append(Problem(root, f"cannot open: {exc.strerror or exc}"))
             continue
         result.roots.append(root)
+        starts.append((root, st))
+    # The stack holds (path, stat or None for a folder to list, linked), popped in name order.
+    stack: list[tuple[str, os.stat_result | None, bool]] = []
+    for root, st in starts:
         if stat.S_ISDIR(st.st_mode):
+            if (st.st_dev, st.st_ino) in seen_dirs:
+                continue  # a root inside another root
             seen_dirs.add((st.st_dev, st.st_ino))
-            stack.append(root)
+            stack.append((root, None, False))
         elif stat.S_ISREG(st.st_mode):
-            add_file(root, st)
-        # Depth-first in sorted order, so every walk of the same tree lists the same sequence.
+            note_file(root, st, False)
         while stack:
-            folder = stack.pop()
-            try:
-                with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except FileNotFoundError:
-                result.problems.append(Problem(folder, "folder vanished during scan"))
-                result.unlisted.append(folder)
+            path, st, linked = stack.pop()
+            if st is not None:
+                note_file(path, st, linked)
                 continue
-            except OSError as exc:
-                result.problems.append(Problem(folder, f"cannot list folder: {exc.strerror or exc}"))
-                result.unlisted.append(folder)
-                continue
-            subfolders = []
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                path = entry.path
-                try:
-                    if entry.is_symlink():
-                        if not follow_symlinks:
-                            continue
-                        try:
-                            st = os.stat(path)
-                        except OSError as exc:
-                            # A broken link to cover.jpg is no concern of ours; one that
-                            # may have been audio or a folder is.
-                            ext = os.path.splitext(path)[1].lower()
-                            if ext in wanted or not ext or exc.errno == errno.ELOOP:
-                                result.problems.append(link_problem(path, exc))
-                            continue
-                        if not inside(os.path.realpath(path)):
-                            result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
-                            continue
-                    else:
-                        st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue  # deleted while we listed: it is simply not there
-                except OSError as exc:
-                    result.problems.append(Problem(path, f"cannot stat: {exc.strerror or exc}"))
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    key = (st.st_dev, st.st_ino)
-                    if key in seen_dirs:
-                        result.skipped.append(Problem(path, "link to a folder already scanned (loop or duplicate)"))
-                        continue
-                    seen_dirs.add(key)
-                    subfolders.append(path)
-                elif stat.S_ISREG(st.st_mode):
-                    add_file(path, st)
-            stack.extend(reversed(subfolders))
-    if on_file and listed % 500:
-        on_file(listed % 500)
+            stack.extend(reversed(list_folder(path, linked)))
+
+    # Keep each file once: the first path without a link if there is one, else the first.
+    chosen: dict[tuple[int, int], int] = {}
+    for i, (path, st, linked) in enumerate(candidates):
+        key = (st.st_dev, st.st_ino)
+        j = chosen.get(key)
+        if j is None or (candidates[j][2] and not linked):
+            chosen[key] = i
+    keep = set(chosen.values())
+    for i, (path, st, linked) in enumerate(candidates):
+        if i in keep:
+            result.files.append(Found(path, st.st_size, st.st_mtime_ns))
+        else:
+            result.skipped.append(Problem(path, "same file as one found elsewhere in the scanned folders"))
+    if on_file and len(candidates) % 500:
+        on_file(len(candidates) % 500)
     return result
