@@ -88,27 +88,29 @@ class SoundSpace:
 
 def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
     has = view.has_features
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_tempo = np.log2(np.where(view.tempo > 0, view.tempo, np.nan)).astype(np.float32)
-    extra = np.stack([log_tempo, view.energy, view.loudness], axis=1)
-    raw = np.concatenate([view.vectors, extra], axis=1).astype(np.float32)
     names = list(view.feature_names) + list(EXTRA_COLUMNS)
     weights = np.array([tempo_weight if ("tempo" in n.lower() or "bpm" in n.lower()) else 1.0 for n in names],
                        dtype=np.float32)
-    z = np.zeros_like(raw)
+    z = np.zeros((len(view), len(names)), dtype=np.float32)
     if has.any():
-        rows = raw[has]
-        valid = np.isfinite(rows)
-        counts = valid.sum(axis=0)
-        filled = np.where(valid, rows, 0.0)
-        mean = filled.sum(axis=0) / np.maximum(counts, 1)
-        var = (np.where(valid, rows - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts, 1)
-        std = np.sqrt(var)
-        usable = (counts > 0) & (std > 1e-6)
-        scaled = np.where(valid, (rows - mean) / np.where(usable, std, 1.0), 0.0)  # unknown -> the mean
-        scaled[:, ~usable] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_tempo = np.log2(view.tempo[has])
+        rows = np.concatenate([view.vectors[has], log_tempo[:, None], view.energy[has, None],
+                               view.loudness[has, None]], axis=1)
+        unknown = ~np.isfinite(rows)
+        if unknown.any():  # an unknown value counts as the library's mean
+            rows[unknown] = np.nan
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fill = np.nan_to_num(np.nanmean(rows, axis=0))
+            rows[unknown] = np.take(fill, np.nonzero(unknown)[1])
+        mean = rows.mean(axis=0)
+        rows -= mean
+        std = np.sqrt((rows * rows).mean(axis=0))
+        usable = std > 1e-6
         weights = np.where(usable, weights, 0.0).astype(np.float32)
-        z[has] = scaled * np.sqrt(weights)
+        rows *= (np.sqrt(weights) / np.where(usable, std, 1.0)).astype(np.float32)
+        z[has] = rows
     total = float(weights.sum()) or 1.0
     return SoundSpace(z=z, norms=np.einsum("ij,ij->i", z, z), total_weight=total, has=has)
 

@@ -83,41 +83,97 @@ def camelot_index(code: str | None, key_pc: int | None, mode: str | None) -> int
     return -1
 
 
+SEP = "\x1f"  # unit separator: joins a text column into one string; never in tags or paths in practice
+
+# Each table is scanned once and every column comes back aggregated into ONE
+# string, so 100,000 tracks cost a handful of Python objects, not a million.
+# Aggregates need no order: rows are matched by track id afterwards.
+TRACKS_SQL = (
+    "SELECT count(*), group_concat(id), group_concat(path, char(31)), group_concat(coalesce(artist, ''), char(31)),"
+    " group_concat(coalesce(title, ''), char(31)), group_concat(ifnull(duration, 'nan')),"
+    " group_concat(missing != 0) FROM tracks"
+)
+FEATURES_SQL = (
+    "SELECT count(*), group_concat(track_id), group_concat(ifnull(tempo, 'nan')), group_concat(ifnull(energy, 'nan')),"
+    " group_concat(ifnull(loudness, 'nan')), group_concat(ifnull(camelot, ifnull(key_pc || mode, '')), char(31)),"
+    " group_concat(ifnull(version = ? AND length(vector) = ?, 0)) FROM features"
+)
+VECTORS_SQL = "SELECT track_id, vector FROM features WHERE version = ? AND length(vector) = ?"
+
+# '8A' -> 14 and '9minor' (pitch class + mode, when the code is absent) -> 14.
+CAMELOT_CODES = {
+    **{f"{n}{l}": (n - 1) * 2 + (l == "B") for n in range(1, 13) for l in "AB"},
+    **{f"{pc}{mode}": camelot_index(None, pc, mode) for pc in range(12) for mode in ("major", "minor")},
+}
+
+
+def numbers(text: str | None, n: int, dtype) -> np.ndarray:
+    if n == 0 or text is None:
+        return np.zeros(n, dtype=dtype)
+    return np.array(text.split(","), dtype=np.float64).astype(dtype)
+
+
+def texts(text: str | None, n: int) -> list[str] | None:
+    if n == 0:
+        return []
+    parts = (text or "").split(SEP)
+    return parts if len(parts) == n else None
+
+
 def read_view(conn: sqlite3.Connection) -> LibraryView:
     version, names = newest_feature_set(conn)
-    rows = conn.execute(
-        "SELECT t.id, t.path, coalesce(t.artist, ''), coalesce(t.title, ''), t.duration, t.missing,"
-        " f.version, f.tempo, f.camelot, f.key_pc, f.mode, f.energy, f.loudness, f.vector"
-        " FROM tracks t LEFT JOIN features f ON f.track_id = t.id ORDER BY t.id"
-    ).fetchall()
-    n = len(rows)
-    if n == 0:
-        cols: list = [[] for _ in range(14)]
-    else:
-        cols = list(zip(*rows))
-    ids = np.array(cols[0], dtype=np.int64)
     dims = len(names)
-    width = dims * 4
-    has = np.array([v == version and b is not None and len(b) == width for v, b in zip(cols[6], cols[13])],
-                   dtype=bool) if n else np.zeros(0, bool)
+    n, id_text, path_text, artist_text, title_text, duration_text, missing_text = conn.execute(TRACKS_SQL).fetchone()
+    ids = numbers(id_text, n, np.int64)
+    paths, artists, titles = texts(path_text, n), texts(artist_text, n), texts(title_text, n)
+    if paths is None or artists is None or titles is None:  # a separator inside a name: read row by row
+        rows = conn.execute("SELECT id, path, coalesce(artist, ''), coalesce(title, '') FROM tracks").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        paths, artists, titles = ([r[k] for r in rows] for k in (1, 2, 3))
+    duration = numbers(duration_text, n, np.float32)
+    missing = numbers(missing_text, n, np.int8).astype(bool)
+    order = np.argsort(ids, kind="stable")
+    if n and (np.diff(ids) <= 0).any():  # scans come in id order; keep it true when they do not
+        ids, duration, missing = ids[order], duration[order], missing[order]
+        paths, artists, titles = ([c[i] for i in order.tolist()] for c in (paths, artists, titles))
+
+    tempo = np.full(n, np.nan, np.float32)
+    energy = np.full(n, np.nan, np.float32)
+    loudness = np.full(n, np.nan, np.float32)
+    camelot = np.full(n, -1, np.int8)
+    has = np.zeros(n, dtype=bool)
+    m, fid_text, tempo_text, energy_text, loud_text, camelot_text, usable_text = conn.execute(
+        FEATURES_SQL, (version, dims * 4)).fetchone()
+    if m and n:
+        at, known = rows_of(ids, numbers(fid_text, m, np.int64))
+        tempo[at] = numbers(tempo_text, m, np.float32)[known]
+        energy[at] = numbers(energy_text, m, np.float32)[known]
+        loudness[at] = numbers(loud_text, m, np.float32)[known]
+        codes = texts(camelot_text, m) or [""] * m
+        camelot[at] = np.array([CAMELOT_CODES.get(c.strip().upper() if len(c) <= 3 else c, -1) for c in codes],
+                               dtype=np.int8)[known]
+        has[at] = numbers(usable_text, m, np.int8).astype(bool)[known]
+
     vectors = np.zeros((n, dims), dtype=np.float32)
     if dims and has.any():
-        blob = b"".join(b for b, ok in zip(cols[13], has) if ok)
-        vectors[has] = np.frombuffer(blob, dtype="<f4").reshape(-1, dims)
+        rows = conn.execute(VECTORS_SQL, (version, dims * 4)).fetchall()
+        at, known = rows_of(ids, np.array([r[0] for r in rows], dtype=np.int64))
+        blob = b"".join(r[1] for r in rows)
+        del rows
+        vectors[at] = np.frombuffer(blob, dtype="<f4").reshape(-1, dims)[known]
         vectors[~np.isfinite(vectors)] = 0.0
-    camelot = np.array([camelot_index(c, k, m) for c, k, m in zip(cols[8], cols[9], cols[10])], dtype=np.int8)
     genre_names, genre_ids, genre_weights = read_genres(conn, ids)
     return LibraryView(
         ids=ids,
-        paths=list(cols[1]),
-        artists=list(cols[2]),
-        titles=list(cols[3]),
-        duration=floats(cols[4]),
-        missing=np.array(cols[5], dtype=bool) if n else np.zeros(0, bool),
-        tempo=floats(cols[7]),
+        paths=paths,
+        artists=artists,
+        titles=titles,
+        duration=duration,
+        missing=missing,
+        tempo=tempo,
         camelot=camelot,
-        energy=floats(cols[11]),
-        loudness=floats(cols[12]),
+        energy=energy,
+        loudness=loudness,
         vectors=vectors,
         has_features=has,
         feature_names=names,
@@ -127,8 +183,12 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
     )
 
 
-def floats(values) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+def rows_of(ids: np.ndarray, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(library rows, mask of ``track_ids`` that are in the library) for rows of another table."""
+    n = len(ids)
+    pos = np.searchsorted(ids, track_ids)
+    known = (pos < n) & (ids[np.minimum(pos, n - 1)] == track_ids)
+    return pos[known], known
 
 
 def newest_feature_set(conn: sqlite3.Connection) -> tuple[int | None, list[str]]:
@@ -147,25 +207,34 @@ def newest_feature_set(conn: sqlite3.Connection) -> tuple[int | None, list[str]]
 
 
 def read_genres(conn: sqlite3.Connection, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-    rows = conn.execute(
-        "SELECT track_id, genre, score FROM track_genres WHERE rank < ? ORDER BY track_id, rank",
-        (GENRE_SLOTS,),
-    ).fetchall()
     n = len(ids)
     genre_ids = np.full((n, GENRE_SLOTS), -1, dtype=np.int32)
     weights = np.zeros((n, GENRE_SLOTS), dtype=np.float32)
-    if not rows or n == 0:
+    count, track_text, rank_text, genre_text, score_text = conn.execute(
+        "SELECT count(*), group_concat(track_id), group_concat(rank), group_concat(genre, char(31)),"
+        " group_concat(ifnull(score, 0)) FROM track_genres WHERE rank < ?",
+        (GENRE_SLOTS,),
+    ).fetchone()
+    if not count or n == 0:
         return [], genre_ids, weights
-    track_ids, genres, scores = zip(*rows)
+    tid = numbers(track_text, count, np.int64)
+    rank = numbers(rank_text, count, np.int64)
+    genres = texts(genre_text, count)
+    if genres is None:  # a separator inside a genre name: read row by row
+        rows = conn.execute("SELECT track_id, rank, genre FROM track_genres WHERE rank < ?", (GENRE_SLOTS,)).fetchall()
+        tid = np.array([r[0] for r in rows], dtype=np.int64)
+        rank = np.array([r[1] for r in rows], dtype=np.int64)
+        genres = [r[2] for r in rows]
     names = sorted(set(genres))
     index = {g: i for i, g in enumerate(names)}
-    tid = np.array(track_ids, dtype=np.int64)
-    row_of = np.searchsorted(ids, tid)
-    known = (row_of < n) & (ids[np.minimum(row_of, n - 1)] == tid)
+    gid = np.array([index[g] for g in genres], dtype=np.int32)
+    score = np.clip(np.nan_to_num(numbers(score_text, count, np.float32)), 0.0, None)
+    order = np.lexsort((rank, tid))  # by track, then rank
+    tid, gid, score = tid[order], gid[order], score[order]
     starts = np.r_[0, np.flatnonzero(np.diff(tid)) + 1]
     slot = np.arange(len(tid)) - np.repeat(starts, np.diff(np.r_[starts, len(tid)]))
-    gid = np.array([index[g] for g in genres], dtype=np.int32)
-    score = np.clip(np.nan_to_num(np.array(scores, dtype=np.float32)), 0.0, None)
+    row_of = np.searchsorted(ids, tid)
+    known = (row_of < n) & (ids[np.minimum(row_of, n - 1)] == tid)
     keep = known & (slot < GENRE_SLOTS)
     genre_ids[row_of[keep], slot[keep]] = gid[keep]
     weights[row_of[keep], slot[keep]] = score[keep]
