@@ -19,6 +19,7 @@ COMMANDS = {
     "playlists": "enrich.cli.playlists",
     "scan": "enrich.cli.scan",
     "genres": "enrich.cli.genres",
+    "analyze": "enrich.cli.analyze",
 }
 
 

@@ -24,3 +24,21 @@ CREATE TABLE feature_sets (
     version  INTEGER PRIMARY KEY,
     names    TEXT NOT NULL                      -- JSON list naming each vector element
 );
+
+-- Added by analysis: readable summaries beside the vector, and what was analysed.
+ALTER TABLE features ADD COLUMN seconds REAL;             -- audio analysed (excerpts together)
+ALTER TABLE features ADD COLUMN centroid REAL;            -- spectral centroid mean, Hz
+ALTER TABLE features ADD COLUMN rolloff REAL;             -- 85 % spectral rolloff mean, Hz
+ALTER TABLE features ADD COLUMN flatness REAL;            -- spectral flatness mean, 0..1
+ALTER TABLE features ADD COLUMN zcr REAL;                 -- zero-crossing rate mean, 0..1
+
+-- Files analysis failed on, in the state they failed in: not retried until the
+-- file changes, the feature version rises, or `enrich analyze --retry-failed`.
+CREATE TABLE analysis_failures (
+    track_id       INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+    version        INTEGER NOT NULL,
+    file_size      INTEGER NOT NULL,
+    file_mtime_ns  INTEGER NOT NULL,
+    error          TEXT NOT NULL,
+    failed_at      REAL NOT NULL
+);

@@ -1,0 +1,148 @@
+"""The one time-frequency representation every spectral feature reads.
+
+One STFT per decoded window; the mel bands, chroma and onset envelope are
+derived from its power, once, on first use. Frames of all windows are stacked
+side by side; ``bounds`` tells where each window starts so that time-based
+features (the onset envelope) never run across the seam between two windows.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+N_FFT = 2048
+HOP = 512
+N_MELS = 64
+EPS = 1e-10
+
+
+def hz_to_mel(f):
+    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(m):
+    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+
+
+@functools.lru_cache(maxsize=8)
+def mel_basis(sr: int, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Triangular mel filters (HTK scale, 30 Hz..min(11 kHz, Nyquist)), each of unit area."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    edges = mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(min(11000.0, sr / 2)), n_mels + 2))
+    basis = np.zeros((n_mels, len(freqs)), dtype=np.float32)
+    for i in range(n_mels):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        rising = (freqs - lo) / (mid - lo)
+        falling = (hi - freqs) / (hi - mid)
+        basis[i] = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (hi - lo))
+    return basis
+
+
+@functools.lru_cache(maxsize=8)
+def chroma_basis(sr: int, n_fft: int = N_FFT) -> np.ndarray:
+    """Pitch-class weights per FFT bin: each bin votes for the pitch class nearest
+    its frequency, only within C2..C8 where harmonic partials dominate."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    basis = np.zeros((12, len(freqs)), dtype=np.float32)
+    bin_width = sr / n_fft
+    for k, f in enumerate(freqs):
+        if f < 60.0 or f > 4200.0:
+            continue
+        midi = 69 + 12 * np.log2(f / 440.0)
+        # A bin wider than a semitone says little about pitch: weight by resolution.
+        semitone_width = f * (2 ** (1 / 12) - 1)
+        trust = min(1.0, semitone_width / bin_width)
+        nearest = int(np.round(midi))
+        off = midi - nearest
+        basis[nearest % 12, k] += trust * np.exp(-0.5 * (off / 0.25) ** 2)
+    return basis
+
+
+@functools.lru_cache(maxsize=8)
+def fft_window(n_fft: int = N_FFT) -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+def stft_power(y: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
+    """|STFT|^2 (bins x frames) of a mono signal, frames centred (reflect-padded)."""
+    pad = n_fft // 2
+    if len(y) <= pad:
+        y = np.pad(y, (0, pad + 1 - len(y)))
+    padded = np.pad(y, (pad, pad), mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
+    spec = np.fft.rfft(frames * fft_window(n_fft), axis=1)
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    return power.T
+
+
+@dataclass
+class Spectrum:
+    sr: int
+    power: np.ndarray  # (bins, frames), all windows side by side
+    bounds: list[int]  # first frame of each window, plus the end
+    hop: int = HOP
+    n_fft: int = N_FFT
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, segments: list[np.ndarray], sr: int) -> "Spectrum":
+        powers = [stft_power(np.asarray(s, dtype=np.float32)) for s in segments]
+        bounds = [0]
+        for p in powers:
+            bounds.append(bounds[-1] + p.shape[1])
+        return cls(sr, np.concatenate(powers, axis=1), bounds)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sr / self.hop
+
+    @property
+    def freqs(self) -> np.ndarray:
+        return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr).astype(np.float32)
+
+    def _cached(self, name, make):
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        return self._cached("magnitude", lambda: np.sqrt(self.power))
+
+    @property
+    def mel(self) -> np.ndarray:
+        return self._cached("mel", lambda: mel_basis(self.sr) @ self.power)
+
+    @property
+    def log_mel(self) -> np.ndarray:
+        """Mel power in dB, floored 80 dB below the loudest cell."""
+        def make():
+            db = 10.0 * np.log10(np.maximum(self.mel, EPS))
+            return np.maximum(db, db.max() - 80.0)
+        return self._cached("log_mel", make)
+
+    @property
+    def chroma(self) -> np.ndarray:
+        return self._cached("chroma", lambda: chroma_basis(self.sr) @ self.power)
+
+    @property
+    def frame_energy(self) -> np.ndarray:
+        return self._cached("frame_energy", lambda: self.power.sum(axis=0))
+
+    def onset_envelopes(self) -> list[np.ndarray]:
+        """Spectral flux of the log-mel bands, one envelope per window."""
+        def make():
+            out = []
+            log_mel = self.log_mel
+            for a, b in zip(self.bounds, self.bounds[1:]):
+                part = log_mel[:, a:b]
+                if part.shape[1] < 2:
+                    out.append(np.zeros(part.shape[1], dtype=np.float32))
+                    continue
+                flux = np.maximum(0.0, np.diff(part, axis=1)).mean(axis=0)
+                out.append(np.concatenate([[0.0], flux]).astype(np.float32))
+            return out
+        return self._cached("onsets", make)

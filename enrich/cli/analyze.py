@@ -1,0 +1,74 @@
+"""`enrich analyze [PATH...]`: tempo, key, loudness and timbre of each track."""
+
+from __future__ import annotations
+
+import click
+
+from enrich.cli.options import common_options, exit_for, long_options
+from enrich.cli.progress import clock_text
+from enrich.pipeline.analyze import AnalyzeReport, analyze
+
+SHOWN = 20
+
+
+def reasons(counts: dict) -> str:
+    return ", ".join(f"{n} {why}" for why, n in sorted(counts.items())) or "none"
+
+
+def render(data: dict) -> str:
+    roots = ", ".join(data["roots"])
+    todo = sum(data["to_analyse"].values())
+    lines = []
+    if data["scan"]:
+        s = data["scan"]
+        lines.append(f"scan: {s['new']} new, {s['changed']} changed, {s['unchanged']} unchanged, "
+                     f"{s['missing']} missing, {s['failed']} failed")
+    if data["dry_run"]:
+        lines += [f"dry run over {roots}: nothing was written",
+                  f"  {data['tracks']} tracks; {todo} to analyse ({reasons(data['to_analyse'])})"]
+        if data["remembered_failures"]:
+            lines.append(f"  {data['remembered_failures']} failed before and are unchanged (--retry-failed retries them)")
+        if todo:
+            lines.append(f"  estimated time: about {clock_text(data['estimate_seconds'] or 0)} "
+                         f"with {data['workers']} worker(s)")
+        lines += [f"  {w['item']} ({w['why']})" for w in data["would_analyse"][:SHOWN]]
+        if todo > SHOWN:
+            lines.append(f"  ... and {todo - SHOWN} more (--json lists up to {len(data['would_analyse'])})")
+        return "\n".join(lines)
+    run = f"run {data['run_id']}" + (", resumed" if data["resumed"] else "")
+    lines += [f"analysed {roots} ({run}, feature set v{data['feature_version']})",
+              f"  {data['tracks']} tracks; {todo} needed analysis ({reasons(data['to_analyse'])})",
+              f"  {data['analysed']} analysed, {len(data['failed'])} failed in {data['elapsed']:.1f}s "
+              f"({data['tracks_per_second']:.2f} tracks/s, {data['workers']} worker(s))"]
+    pool = data["pool"]
+    if pool.get("crashed") or pool.get("timed_out"):
+        lines.append(f"  {pool['crashed']} worker crash(es), {pool['timed_out']} timeout(s); each cost only its file")
+    if data["remembered_failures"]:
+        lines.append(f"  {data['remembered_failures']} skipped: failed before and unchanged (--retry-failed retries them)")
+    if data["tags_written"]:
+        lines.append(f"  BPM and key written into {data['tags_written']} files")
+    if data["failed"]:
+        lines.append(f"failed ({len(data['failed'])}):")
+        lines += [f"  {f['item']}: {f['error']}" for f in data["failed"]]
+    return "\n".join(lines)
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--retry-failed", is_flag=True, help="Also retry files that failed before and have not changed.")
+@click.option("--write-tags", is_flag=True, help="Write BPM and initial key into the files (safe write, read back).")
+@click.option("--scan/--no-scan", "scan_first", default=True, show_default=True,
+              help="Scan the PATHs for new and changed files first.")
+@common_options
+@long_options
+def command(app, paths, retry_failed, write_tags, scan_first, dry_run, resume, workers):
+    """Analyse the audio of the tracks under PATHs (default: paths.library from
+    the config): tempo, key (also in Camelot notation), loudness (LUFS), energy,
+    spectral shape and timbre. Only new and changed tracks, and those analysed
+    with an older feature set, are analysed; settings are in [analysis]."""
+    report: AnalyzeReport = app.run(analyze(
+        app.config, list(paths), dry_run=dry_run, resume=resume, workers=workers, retry_failed=retry_failed,
+        write_tags=write_tags, scan_first=scan_first, progress=app.progress,
+    ))
+    app.emit(report.to_dict(), render)
+    exit_for(len(report.failed))

@@ -1,0 +1,251 @@
+"""`enrich analyze`: tempo, key, loudness and timbre of new and changed tracks.
+
+Stages, in order:
+
+    scan the paths (enrich.pipeline.scan: incremental; --no-scan skips it)
+        -> select tracks under the paths that need analysis, page by page
+           (new, changed since analysed, older feature version; remembered
+           failures only with --retry-failed)
+        -> analysis process pool (one file per worker in flight)
+        -> one writer group per file: features or the failure, plus its checkpoint
+        -> optionally BPM and key written into the file (--write-tags)
+
+A dry run scans in dry-run mode too, opens the database read-only, and says
+what would be analysed and about how long it would take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import AsyncIterator, Callable, Sequence
+
+from enrich.analysis.features import NAMES, VERSION
+from enrich.analysis.key import PITCH_CLASSES
+from enrich.analysis.pool import AnalysisPool, Outcome
+from enrich.analysis.settings import AnalysisConfig, analysis_settings
+from enrich.analysis.worker import Job
+from enrich.config import Config
+from enrich.errors import FileError, UsageError
+from enrich.library.walk import display, resolve_roots
+from enrich.progress import NoProgress, Progress
+from enrich.runs.run import Run, running
+from enrich.store import features as store
+from enrich.store import runs as run_sql
+from enrich.store.session import reading, writing
+from enrich.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+PAGE = 500  # tracks selected per query
+DRY_RUN_LIST = 1000  # tracks a dry run names
+ASSUMED_SECONDS_PER_TRACK = 0.5  # per worker, before any run has measured it
+
+
+@dataclass
+class AnalyzeReport:
+    roots: list[str]
+    dry_run: bool = False
+    feature_version: int = VERSION
+    run_id: int | None = None
+    resumed: bool = False
+    scan: dict | None = None
+    tracks: int = 0  # present tracks under the roots
+    to_analyse: dict = field(default_factory=dict)  # reason -> count
+    remembered_failures: int = 0  # skipped: failed before in the same file state
+    already_done: int = 0  # finished by the run being resumed
+    analysed: int = 0
+    failed: list[dict] = field(default_factory=list)  # {"item", "error"}
+    tags_written: int = 0
+    workers: int = 0
+    pool: dict = field(default_factory=dict)
+    would_analyse: list[dict] = field(default_factory=list)  # dry run: {"item", "why"}
+    estimate_seconds: float | None = None  # dry run
+    elapsed: float = 0.0
+
+    @property
+    def tracks_per_second(self) -> float:
+        return self.analysed / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "tracks_per_second": round(self.tracks_per_second, 2)}
+
+
+def resolve_paths(config: Config, paths: Sequence[str | Path]) -> list[str]:
+    chosen = list(paths) or [str(p) for p in config.paths.library]
+    if not chosen:
+        raise UsageError("no folder given: pass PATHs, or set paths.library in the config file")
+    return [display(r) for r in resolve_roots(chosen)]
+
+
+def tag_key(pc: int | None, mode: str | None) -> str | None:
+    """Initial key as tags spell it (ID3 TKEY convention): 'C', 'F#m'."""
+    if pc is None:
+        return None
+    return PITCH_CLASSES[pc] + ("m" if mode == "minor" else "")
+
+
+async def analyze(
+    config: Config,
+    paths: Sequence[str | Path] = (),
+    *,
+    dry_run: bool = False,
+    resume: bool = True,
+    workers: int | None = None,
+    retry_failed: bool = False,
+    write_tags: bool = False,
+    scan_first: bool = True,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AnalyzeReport:
+    """Analyse the tracks under ``paths`` (see the module docstring)."""
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    settings = analysis_settings(config)
+    roots = resolve_paths(config, paths)
+    report = AnalyzeReport(roots=roots, dry_run=dry_run)
+    n_workers = config.workers(workers, settings.workers)
+
+    if scan_first:
+        from enrich.pipeline.scan import scan
+
+        scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
+        report.scan = {k: v for k, v in scanned.to_dict().items() if k in
+                       ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
+        report.scan["failed"] = len(scanned.failed)
+
+    if dry_run:
+        await plan_dry_run(config, roots, retry_failed, n_workers, report)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async with writing(config, "analyze") as (conn, writer):
+        counts = await store.count_to_analyse(conn, roots, VERSION, retry_failed=retry_failed)
+        fill_counts(report, counts)
+        work_key = json.dumps(sorted(roots), ensure_ascii=False)
+        args = {"paths": roots, "retry_failed": retry_failed, "write_tags": write_tags, "version": VERSION}
+        async with running(writer, "analyze", work_key, args, resume=resume) as run:
+            report.run_id, report.resumed = run.id, run.resumed
+            await writer.put_group([store.feature_set_op(VERSION, NAMES)])
+            total = sum(report.to_analyse.values())
+            report.workers = max(1, min(n_workers, total))
+            sink = Sink(writer, run, report, progress, clock, write_tags)
+            pool = AnalysisPool(report.workers, settings, timeout=settings.timeout,
+                                max_tasks=settings.max_tasks_per_worker)
+            progress.start("analysing", total)
+            try:
+                if total:
+                    stats = await pool.run(jobs(conn, roots, run, report, sink, retry_failed), sink.handle)
+                    report.pool = {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(stats).items()}
+            finally:
+                progress.finish()
+                run.counts.update(analysed=report.analysed, failed=sink.failed, tags_written=report.tags_written,
+                                  workers=report.workers, seconds=round(time.monotonic() - started))
+            await writer.flush()
+            # Failures of the whole run, including those before a resume.
+            report.failed = [{"item": f["item"], "error": f["error"]} for f in await run_sql.failed_items(conn, run.id)]
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def fill_counts(report: AnalyzeReport, counts: dict) -> None:
+    report.tracks = counts.pop("tracks")
+    report.remembered_failures = counts.pop("remembered_failures")
+    report.to_analyse = counts
+
+
+async def jobs(conn, roots, run: Run, report: AnalyzeReport, sink: "Sink", retry_failed: bool) -> AsyncIterator[Job]:
+    """The tracks to analyse, a page at a time, minus those the resumed run finished."""
+    after = 0
+    while True:
+        page = await store.tracks_to_analyse(conn, roots, VERSION, after_id=after, limit=PAGE,
+                                             retry_failed=retry_failed)
+        if not page:
+            return
+        after = page[-1].id
+        for track in page:
+            if run.is_finished(track.path):
+                report.already_done += 1
+                sink.progress.advance()
+                continue
+            sink.pending[track.id] = track
+            real = os.fsdecode(track.path_bytes) if track.path_bytes else track.path
+            yield Job(track.id, real)
+
+
+class Sink:
+    """Turns outcomes into writer groups: features or the failure, with the checkpoint."""
+
+    def __init__(self, writer: Writer, run: Run, report: AnalyzeReport, progress: Progress,
+                 clock: Callable[[], float], write_tags: bool):
+        self.writer, self.run, self.report, self.progress = writer, run, report, progress
+        self.clock, self.write_tags = clock, write_tags
+        self.pending: dict[int, store.TrackToAnalyse] = {}
+        self.failed = 0
+
+    async def handle(self, outcome: Outcome) -> None:
+        track = self.pending.pop(outcome.job.track_id)
+        now = self.clock()
+        if outcome.features is None:
+            self.failed += 1
+            log.info("%s: %s", track.path, outcome.error)
+            await self.writer.put_group([store.failure_op(track, VERSION, outcome.error, now),
+                                         self.run.failed(track.path, outcome.error)])
+        else:
+            self.report.analysed += 1
+            await self.writer.put_group([store.features_op(track, VERSION, outcome.features, now),
+                                         store.forget_failure_op(track.id), self.run.done(track.path)])
+            if self.write_tags:
+                await self.tag(track, outcome.job.path, outcome.features)
+        self.progress.advance()
+
+    async def tag(self, track: store.TrackToAnalyse, real_path: str, features) -> None:
+        """BPM and initial key into the file; a failure is logged, the features stay stored."""
+        from enrich.library.tagwrite import write_tags
+
+        key = tag_key(features.key_pc, features.mode)
+        if features.tempo is None and key is None:
+            return
+        try:
+            await asyncio.to_thread(write_tags, real_path, bpm=features.tempo, key=key)
+            stat = os.stat(real_path)
+        except (FileError, OSError) as exc:
+            log.warning("%s", exc)
+            return
+        self.report.tags_written += 1
+        await self.writer.put_group([store.file_state_op(track.id, stat.st_size, stat.st_mtime_ns)])
+
+
+async def plan_dry_run(config: Config, roots: list[str], retry_failed: bool, workers: int,
+                       report: AnalyzeReport) -> None:
+    async with reading(config) as conn:
+        if conn is None:
+            return
+        try:
+            counts = await store.count_to_analyse(conn, roots, VERSION, retry_failed=retry_failed)
+        except Exception as exc:  # noqa: BLE001 - a database from before the features tables
+            if "no such table" not in str(exc):
+                raise
+            return
+        fill_counts(report, counts)
+        page = await store.tracks_to_analyse(conn, roots, VERSION, limit=DRY_RUN_LIST, retry_failed=retry_failed)
+        report.would_analyse = [{"item": t.path, "why": t.why} for t in page]
+        per_track = await measured_seconds_per_track(conn)
+    total = sum(report.to_analyse.values())
+    report.workers = max(1, min(workers, total)) if total else 0
+    report.estimate_seconds = round(total * per_track / max(1, report.workers), 1)
+
+
+async def measured_seconds_per_track(conn) -> float:
+    """Worker-seconds per track of the latest analyze run that analysed enough to tell, else an assumption."""
+    for past in await run_sql.list_runs(conn, 20, "analyze"):
+        counts = past["counts"]
+        done = counts.get("analysed", 0) + counts.get("failed", 0)
+        if done >= 5 and counts.get("seconds"):
+            return counts["seconds"] * max(1, counts.get("workers", 1)) / done
+    return ASSUMED_SECONDS_PER_TRACK
