@@ -100,7 +100,8 @@ class Client:
         self.cache = cache if cache is not None else DiskCache(config.paths.cache_dir)
         self.sources: dict[str, _Source] = {}
         for name, cfg in config.sources.items():
-            needs_key = "api_key" in config.tree["sources"][name]
+            # Offline, answers come from the cache only: no key is needed.
+            needs_key = "api_key" in config.tree["sources"][name] and not self.offline
             self.sources[name] = _Source(cfg, self.clock, needs_key)
         self.secrets = tuple(c.api_key for c in config.sources.values() if c.api_key)
         self.notices: list[str] = []
