@@ -116,15 +116,20 @@ def serve(read: str, timeout: float, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    send(outbox, {"ready": True})
     while True:
         header = inbox.read(HEADER.size)
         if len(header) < HEADER.size:
             return
         paths = pickle.loads(inbox.read(HEADER.unpack(header)[0]))
         for path in paths:
-            data = pickle.dumps(read_one(path, read_fn, timeout, memory_mb), protocol=pickle.HIGHEST_PROTOCOL)
-            outbox.write(HEADER.pack(len(data)) + data)
-            outbox.flush()
+            send(outbox, read_one(path, read_fn, timeout, memory_mb))
+
+
+def send(outbox, message: dict) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    outbox.write(HEADER.pack(len(data)) + data)
+    outbox.flush()
 
 
 # ---------------------------------------------------------------- in the parent
@@ -141,13 +146,16 @@ def exit_text(code: int | None) -> str:
     return f"exit status {code}"
 
 
+class ReaderFailed(Exception):
+    """A reader process could not be started."""
+
+
 class Reader:
     """One reader process, started on demand and replaced when it dies or is killed."""
 
-    def __init__(self, read: str, timeout: float, memory_mb: int):
-        self.read, self.timeout, self.memory_mb = read, timeout, memory_mb
+    def __init__(self, read: str, timeout: float, memory_mb: int, grace: float = GRACE):
+        self.read, self.timeout, self.memory_mb, self.grace = read, timeout, memory_mb, grace
         self.proc: asyncio.subprocess.Process | None = None
-        self.fresh = False
 
     async def start(self) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
@@ -157,7 +165,11 @@ class Reader:
             sys.executable, "-m", "enrich.library.reader", self.read, repr(self.timeout), str(self.memory_mb),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )
-        self.fresh = True
+        try:
+            await self.receive(STARTUP)  # {"ready": True} once imported and capped
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionResetError):
+            code = await self.kill(patience=2.0)
+            raise ReaderFailed(f"tag reader process could not start ({exit_text(code)})") from None
 
     async def receive(self, deadline: float) -> dict:
         assert self.proc and self.proc.stdout
@@ -165,10 +177,14 @@ class Reader:
         body = await asyncio.wait_for(self.proc.stdout.readexactly(HEADER.unpack(header)[0]), deadline)
         return pickle.loads(body)
 
-    async def kill(self) -> int | None:
+    async def kill(self, patience: float = 0.0) -> int | None:
+        """Stop the reader (after ``patience`` seconds for one already on its way out); its exit status."""
         proc, self.proc = self.proc, None
         if proc is None:
             return None
+        if patience:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(proc.wait(), patience)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
@@ -191,7 +207,10 @@ class Reader:
         pending = list(paths)
         while pending:
             if self.proc is None:
-                await self.start()
+                try:
+                    await self.start()
+                except ReaderFailed as exc:
+                    return results + [ReadResult(p, error=str(exc)) for p in pending]
             data = pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL)
             assert self.proc and self.proc.stdin
             try:
@@ -201,15 +220,14 @@ class Reader:
                 pass  # the reader is dead; receive() below finds out and names the file
             while pending:
                 path = pending[0]
-                deadline = self.timeout + GRACE + (STARTUP if self.fresh else 0)
+                deadline = self.timeout + self.grace
                 try:
                     results.append(ReadResult(**await self.receive(deadline)))
-                    self.fresh = False
                 except asyncio.TimeoutError:
                     await self.kill()
                     results.append(ReadResult(path, error=f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"))
                 except (asyncio.IncompleteReadError, ConnectionResetError):
-                    code = await self.kill()
+                    code = await self.kill(patience=2.0)  # it closed its output: let it finish dying
                     results.append(ReadResult(path, error=f"tag reader process died on this file ({exit_text(code)})"))
                 pending.pop(0)
                 if self.proc is None:
@@ -220,10 +238,11 @@ class Reader:
 class ReaderPool:
     """``workers`` reader processes; ``read_all`` hands results over chunk by chunk, in order."""
 
-    def __init__(self, workers: int, *, timeout: float, memory_mb: int, chunk_size: int = 64, read: str = DEFAULT_READ):
+    def __init__(self, workers: int, *, timeout: float, memory_mb: int, chunk_size: int = 64,
+                 read: str = DEFAULT_READ, grace: float = GRACE):
         self.workers = max(1, workers)
         self.chunk_size = max(1, chunk_size)
-        self.readers = [Reader(read, timeout, memory_mb) for _ in range(self.workers)]
+        self.readers = [Reader(read, timeout, memory_mb, grace) for _ in range(self.workers)]
 
     async def read_all(self, paths: Sequence[str], handle: Callable[[list[ReadResult]], Awaitable[None]]) -> None:
         chunks = [paths[i:i + self.chunk_size] for i in range(0, len(paths), self.chunk_size)]
