@@ -98,7 +98,7 @@ def test_breaker_opens_after_n_failures_in_a_row_and_success_resets():
     (502, b"<html>Bad Gateway</html>", Kind.RETRY),
     (200, b"<html>maintenance</html>", Kind.RETRY),
     (200, b"", Kind.RETRY),
-    (200, b"[1, 2]", Kind.RETRY),
+    (200, b"[1, 2]", Kind.FAIL),
 ])
 def test_lastfm_classify(status, body, kind):
     assert lastfm.classify(reply(status, body)).kind is kind

@@ -291,7 +291,7 @@ class Client:
             try:
                 async with self.session.request(method, url, params=params or None, json=body, headers=headers,
                                                 timeout=timeout, allow_redirects=False) as resp:
-                    data = await resp.content.read(limit + 1)
+                    data = await read_capped(resp, limit)
                     status, final = resp.status, str(resp.url)
                     kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
             except asyncio.TimeoutError:
@@ -326,6 +326,19 @@ class _Transient(Exception):
 
 class _Refused(Exception):
     pass
+
+
+async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first limit+1 bytes when it is longer than ``limit``."""
+    if (resp.content_length or 0) > limit:
+        return b"x" * (limit + 1)  # refuse without downloading it
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
 
 
 def _origin(url: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from enrich.errors import BadReply, NotFound, SourceError, SourceUnavailable
 from enrich.net.policy import http_verdict
-from enrich.net.reply import Kind, Reply, Verdict, checked
+from enrich.net.reply import Kind, Reply, Verdict, checked, snippet
 
 SOURCE = "lastfm"
 PATH = "/2.0/"
@@ -68,9 +68,10 @@ def classify(reply: Reply) -> Verdict:
         return verdict_for_error(*err, after=base.after)
     if reply.status >= 300:
         return http_verdict(reply)
+    if body is None:  # an HTML error page or a cut body: worth another try
+        return Verdict(Kind.RETRY, f"reply is not JSON ({snippet(reply.body)})", bad=True)
     if not isinstance(body, dict):
-        what = "not JSON" if body is None else f"JSON of the wrong shape ({type(body).__name__})"
-        return Verdict(Kind.RETRY, f"reply is {what}", bad=True)
+        return Verdict(Kind.FAIL, f"reply is JSON of the wrong shape ({type(body).__name__})", bad=True)
     return Verdict(Kind.OK)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from enrich.errors import BadReply, SourceError
 from enrich.net.policy import http_verdict
-from enrich.net.reply import Kind, Reply, Verdict, checked
+from enrich.net.reply import Kind, Reply, Verdict, checked, snippet
 
 SOURCE = "musicbrainz"
 ENTITIES = ("artist", "recording", "release", "release-group", "work", "label")
@@ -40,8 +40,10 @@ def classify(reply: Reply) -> Verdict:
     if reply.status >= 300:
         v = http_verdict(reply)
         return Verdict(v.kind, f"{v.reason}: {message}" if message else v.reason, v.after)
+    if body is None:  # an HTML error page or a cut body: worth another try
+        return Verdict(Kind.RETRY, f"reply is not JSON ({snippet(reply.body)})", bad=True)
     if not isinstance(body, dict):
-        return Verdict(Kind.RETRY, "reply is not a JSON object", bad=True)
+        return Verdict(Kind.FAIL, f"reply is JSON of the wrong shape ({type(body).__name__})", bad=True)
     return Verdict(Kind.OK)
 
 

@@ -15,8 +15,8 @@ rate-limit behaviour (at a rate the test sets), and faults on demand.
 """
 
 from tests.fakes.control import FAULT_KINDS, Bucket, Counters, Faults, Service
-from tests.fakes.server import ANTHROPIC_KEY, LASTFM_KEY, SUSPENDED_LASTFM_KEY, FakeServices, ThreadedFakes
+from tests.fakes.server import ANTHROPIC_KEY, FAST_HTTP, LASTFM_KEY, SUSPENDED_LASTFM_KEY, FakeServices, ThreadedFakes
 from tests.fakes.world import Album, Artist, Track, World
 
-__all__ = ["ANTHROPIC_KEY", "Album", "Artist", "Bucket", "Counters", "FAULT_KINDS", "FakeServices", "Faults",
+__all__ = ["ANTHROPIC_KEY", "Album", "Artist", "Bucket", "Counters", "FAST_HTTP", "FAULT_KINDS", "FakeServices", "Faults",
            "LASTFM_KEY", "SUSPENDED_LASTFM_KEY", "Service", "ThreadedFakes", "Track", "World"]

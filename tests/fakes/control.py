@@ -94,6 +94,7 @@ class Counters:
     user_agents: Counter = field(default_factory=Counter)
     paths: Counter = field(default_factory=Counter)  # path + sorted query, secrets dropped
     log: list = field(default_factory=list)  # (method, path_qs, body) of every request
+    times: list = field(default_factory=list)  # monotonic arrival time of every request
 
     def reset(self) -> None:
         self.__init__()
@@ -147,6 +148,7 @@ def middleware(service: Service, rate_limited: Callable[[web.Request, bool], web
         c.user_agents[request.headers.get("User-Agent", "")] += 1
         body = await request.read()
         c.log.append((request.method, public_path(request), body[:2000]))
+        c.times.append(time.monotonic())
         if not service.bucket.allow():
             c.violations += 1
             resp = rate_limited(request, False)

@@ -16,6 +16,8 @@ from tests.fakes.control import Faults, Service
 from tests.fakes.world import World
 
 NAMES = ("lastfm", "musicbrainz", "claude")
+# [http] settings that keep retry tests quick.
+FAST_HTTP = {"backoff_base": 0.01, "backoff_cap": 0.05, "default_pause": 0.05}
 # Keys in the real formats (Last.fm: 32 hex digits; Anthropic: sk-ant-api03-...).
 LASTFM_KEY = hashlib.md5(b"enrich fake lastfm key").hexdigest()
 ANTHROPIC_KEY = "sk-ant-api03-" + hashlib.sha256(b"enrich fake anthropic key").hexdigest()[:86].ljust(86, "A") + "-AAAAAA"
@@ -90,9 +92,9 @@ class FakeServices:
         for name in NAMES:
             svc = self.services[name]
             rate = (client_rates or {}).get(name) or (svc.rate * 0.98 if svc.rate else 1000.0)
-            lines += [f"[sources.{name}]", f'base_url = "{self.urls[name]}"', f"rate = {float(rate)!r}", "burst = 1"]
-            for key, value in (source_settings.get(name) or {}).items():
-                lines.append(f"{key} = {toml_value(value)}")
+            table = {"base_url": self.urls[name], "rate": float(rate), "burst": 1, **(source_settings.get(name) or {})}
+            lines.append(f"[sources.{name}]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
             lines.append("")
         return "\n".join(lines) + extra
 
@@ -106,7 +108,10 @@ class FakeServices:
         extra = "[http]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in (http or {}).items()) if http else ""
         path = folder / "enrich.toml"
         path.write_text(self.config_toml(extra=extra, **kwargs))
-        env = {**(self.env() if keys else {}), "ENRICH_CACHE_DIR": str(folder / "cache"), "HOME": str(folder)}
+        # A key given in the settings must not be overridden by the environment.
+        env = {var: key for var, key in (self.env() if keys else {}).items()
+               if "api_key" not in (kwargs.get({"LASTFM_API_KEY": "lastfm"}.get(var, "claude")) or {})}
+        env.update({"ENRICH_CACHE_DIR": str(folder / "cache"), "HOME": str(folder)})
         return load(path, env=env)
 
     def write_config(self, path: os.PathLike, **kwargs) -> Path:
