@@ -9,6 +9,9 @@ from enrich.genres.explain import explain_lines
 from enrich.pipeline import genres as pipeline
 
 
+SHOWN = 20  # changes listed after a real run (a dry run lists them all)
+
+
 def render(report: dict) -> str:
     lines = []
     if report["dry_run"]:
@@ -18,6 +21,12 @@ def render(report: dict) -> str:
             new = ", ".join(change["new"]) or "(none)"
             mark = "  " if change["old"] == change["new"] else "* "
             lines.append(f"{mark}{change['track']}: {old} -> {new}")
+    else:
+        shown = [c for c in report["changes"] if c["old"] != c["new"]]
+        for change in shown[:SHOWN]:
+            lines.append(f"  {change['track']}: {', '.join(change['old']) or '(none)'} -> {', '.join(change['new']) or '(none)'}")
+        if report["changed"] > SHOWN:
+            lines.append(f"  ... and {report['changed'] - SHOWN} more changes")
     scan = report.get("scan")
     if scan:
         lines.append(f"scan: {scan['new']} new, {scan['changed']} changed, {scan['unchanged']} unchanged, "
@@ -39,7 +48,7 @@ def render(report: dict) -> str:
     if claude.get("tracks"):
         lines.append(f"  claude       {claude['tracks']} tracks in {claude['requests']} requests; "
                      f"{claude['input_tokens']} input + {claude['output_tokens']} output tokens; "
-                     f"about ${claude['cost_usd']:.4f}" + (f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""))
+                     f"about ${claude['cost_usd']:.4f}" + (" (answers from the cache cost nothing)" if claude.get("cached") else "") + (f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""))
     for notice in report["notices"]:
         lines.append(f"note: {notice}")
     if report["offline"]:

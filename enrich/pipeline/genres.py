@@ -152,7 +152,8 @@ class Enricher:
         item = Item(track.id, artist, track.title or "", track.album or "",
                     tuple(dict.fromkeys(v.raw for v in gathered.votes))[:10])
         key = item_key(item, self.lane.model)
-        self.waiting[track.id] = (track, gathered.votes, reason, key)
+        level = outcome.genres[0].level if outcome.genres else "track"
+        self.waiting[track.id] = (track, gathered.votes, reason, key, level)
         if key in self.cached_answers:
             await self.answered(track.id, self.cached_answers[key], None, cached=True)
         else:
@@ -162,12 +163,13 @@ class Enricher:
         entry = self.waiting.pop(ref, None)
         if entry is None:
             return
-        track, votes, reason, key = entry
+        track, votes, reason, key, level = entry
         if error is not None:
             await self.sink.failed(track, error)
             return
         now = self.clock()
-        claude_votes = [Vote("claude", "track", genre, confidence * 100, now) for genre, confidence in answer]
+        # The classifier joins the others at the level that decided, rather than outvoting them from above.
+        claude_votes = [Vote("claude", level, genre, confidence * 100, now) for genre, confidence in answer]
         artist = first_artist(track.artist) or first_artist(track.album_artist)
         outcome = decide(list(votes) + claude_votes, self.vocab, self.settings, artist)
         await self.sink.done(track, outcome, reason, (key, answer) if not cached else None)
@@ -339,6 +341,11 @@ async def enrich(config, todo, vocab, cfg, report, progress, sink, clock, offlin
             report.sources, report.notices = net["sources"], net["notices"]
         if lane is not None:
             report.claude = lane.stats.as_dict()
+            # Answers served from the HTTP cache were paid for by an earlier run.
+            sent, hits = report.sources["claude"]["requests"], report.sources["claude"]["cache_hits"]
+            if hits:
+                report.claude["cached"] = hits
+                report.claude["cost_usd"] = round(report.claude["cost_usd"] * sent / max(1, sent + hits), 6)
         elif cfg.classifier.mode != "never":
             report.claude = {"skipped": client.why_unavailable("claude")}
 

@@ -121,6 +121,7 @@ def parse_answer(tool_input: Any, items: Sequence[Item], vocabulary: Iterable[st
 
 
 def chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
-    """Requests of ``size`` tracks, in a stable order (so replays hit the cache)."""
-    ordered = sorted(items, key=lambda i: i.ref)
+    """Requests of ``size`` tracks, in an order that depends only on the tracks'
+    names (so a replay, whatever the track ids, asks the same requests)."""
+    ordered = sorted(items, key=lambda i: (i.artist.casefold(), i.title.casefold(), i.album.casefold(), i.ref))
     return [ordered[n:n + size] for n in range(0, len(ordered), size)]

@@ -62,7 +62,7 @@ class SearchBatcher:
             self.spawn(self._search(batch))
 
     async def _search(self, batch: list[tuple[str, asyncio.Future]]) -> None:
-        names = list(dict.fromkeys(name for name, _ in batch))
+        names = sorted(set(name for name, _ in batch))   # a stable query for the same names
         try:
             results = await musicbrainz.search_artists(self.client, names, limit=min(100, 5 * len(names)))
             matches = match_artists(names, results, self.min_score)
