@@ -25,7 +25,7 @@ from enrich.playlists.constraints import Rules, select
 from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
 from enrich.playlists.settings import PlaylistsConfig
-from enrich.playlists.titles import main_artist
+from enrich.playlists.titles import main_artist, song_key
 from enrich.playlists.similarity import (Scores, SoundSpace, Target, genre_relation, genre_target, score,
                                         sound_space, track_target)
 from enrich.store.library_view import LibraryView, load_library
@@ -148,7 +148,12 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
             if end == seeds[0]:
                 raise UsageError("--to names the same track as --seed; a path needs two tracks")
             seeds.append(end)
+        songs: dict[str, int] = {}
         for i in seeds:
+            first = songs.setdefault(song_key(view.artists[i], view.titles[i]), i)
+            if first != i:
+                raise PlaylistError(f"seeds {view.paths[first]} and {view.paths[i]} are the same song; "
+                                    "give different songs")
             if not (prep.space.has[i] or view.genre_ids[i, 0] >= 0):
                 raise PlaylistError(f"seed {view.paths[i]}: has neither features nor genres; "
                                     "run `enrich analyze` or `enrich genres` on it first")

@@ -189,8 +189,13 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
         den += np.where(tagged, cfg.weight_genre, 0.0)
         seed_parts += 1
         track_parts += tagged
+    compared = np.zeros(n, dtype=bool)  # the key alone does not make two tracks comparable
+    if target.sound is not None and cfg.weight_sound > 0:
+        compared |= space.has
+    if target.genre_profile is not None and cfg.weight_genre > 0:
+        compared |= view.genre_ids[:, 0] >= 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.where(den > 0, num / den, -np.inf).astype(np.float32)
+        total = np.where(compared & (den > 0), num / den, -np.inf).astype(np.float32)
     total = np.where(track_parts < seed_parts, total * cfg.partial_penalty, total).astype(np.float32)
     return Scores(total=total, sound=sound, key=key, genre=genre)
 
