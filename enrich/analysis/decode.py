@@ -91,7 +91,8 @@ def decode(path: str, *, sr: int, excerpt: bool, windows: int, seconds: float, m
         except AnalysisError:
             raise
         except Exception as av_exc:  # PyAV raises many FFmpeg error types
-            raise AnalysisError(path, f"not decodable audio (libsndfile: {_short(first)}; ffmpeg: {_short(str(av_exc))})") from av_exc
+            second = getattr(av_exc, "strerror", None) or str(av_exc)
+            raise AnalysisError(path, f"not decodable audio (libsndfile: {_short(first)}; ffmpeg: {_short(second)})") from av_exc
     except OSError as exc:
         raise AnalysisError(path, f"cannot read the file: {exc.strerror or exc}") from exc
     if audio.seconds < MIN_SECONDS:
