@@ -146,6 +146,15 @@ def exit_text(code: int | None) -> str:
     return f"exit status {code}"
 
 
+def lost(path: str, error: str) -> ReadResult:
+    """A file whose reader was lost, with its state, so an unchanged one is not tried every night."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ReadResult(path, error=error)
+    return ReadResult(path, st.st_size, st.st_mtime_ns, error=error)
+
+
 class ReaderFailed(Exception):
     """A reader process could not be started."""
 
@@ -225,10 +234,10 @@ class Reader:
                     results.append(ReadResult(**await self.receive(deadline)))
                 except asyncio.TimeoutError:
                     await self.kill()
-                    results.append(ReadResult(path, error=f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"))
+                    results.append(lost(path, f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"))
                 except (asyncio.IncompleteReadError, ConnectionResetError):
                     code = await self.kill(patience=2.0)  # it closed its output: let it finish dying
-                    results.append(ReadResult(path, error=f"tag reader process died on this file ({exit_text(code)})"))
+                    results.append(lost(path, f"tag reader process died on this file ({exit_text(code)})"))
                 pending.pop(0)
                 if self.proc is None:
                     break  # resend the rest to a new reader

@@ -294,6 +294,9 @@ def audio_properties(audio: Any) -> dict[str, Any]:
 
 def reason_for(exc: BaseException) -> str:
     """One line saying why a file could not be read."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, mutagen.MutagenError) and isinstance(cause, OSError):
+        exc = cause  # mutagen wraps I/O errors; the I/O error says it better
     if isinstance(exc, PermissionError):
         return "cannot open: permission denied"
     if isinstance(exc, FileNotFoundError):
