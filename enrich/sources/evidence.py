@@ -117,7 +117,7 @@ class Evidence:
         if isinstance(result, NotFound):
             return []
         if isinstance(result, SourceError):
-            gathered.errors.append(str(result))
+            gathered.errors.append(f"{result.source}: {result.reason}")
             return None
         gathered.votes.extend(result)
         return result
