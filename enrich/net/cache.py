@@ -91,10 +91,8 @@ class DiskCache:
         return self.root / source / h[:2] / f"{h}.json"
 
     async def get(self, source: str, key: str) -> Entry | None:
-        try:
-            async with aiofiles.open(self.path(source, key), "rb") as fh:
-                raw = await fh.read()
-        except OSError:
+        raw = await _read_whole(self.path(source, key))
+        if raw is None:
             return None
         entry = decode(raw)
         # A hash collision or a hand-edited file is as good as a miss.
@@ -134,6 +132,19 @@ class DiskCache:
             os.replace(tmp, final)
         except OSError as exc:
             self._give_up(exc)
+
+
+def _read_file(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+# One trip to aiofiles' thread pool per read (open+read+close together):
+# entries are small, and the hop, not the disk, is what costs.
+_read_whole = aiofiles.os.wrap(_read_file)
 
 
 def _private_opener(path, flags):

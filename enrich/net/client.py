@@ -173,7 +173,8 @@ class Client:
             if entry is not None and (self.offline or policy.is_fresh(
                     entry.fetched_at, entry.negative, now, src.cfg.ttl_days, src.cfg.negative_ttl_days)):
                 src.stats.cache_hits += 1
-                return self._settle(source, entry.reply(), classify(entry.reply()), what)
+                reply = entry.reply()  # one object, so its body is parsed only once
+                return self._settle(source, reply, classify(reply), what)
             src.stats.cache_misses += 1
             if self.offline:
                 raise SourceUnavailable(source, "offline; not in cache", what=what)

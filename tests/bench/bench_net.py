@@ -1,0 +1,146 @@
+"""Network layer figures against the fake services (run: python tests/bench/bench_net.py).
+
+1. MusicBrainz enforcing 20 req/s: 400 distinct lookups; wall / ideal (20 s), violations.
+2. The three sources at once, each at its own enforced rate: wall / slowest ideal.
+3. 10% injected 5xx/429 and 2% timeouts: every lookup succeeds or is reported; violations.
+4. Warm cache: the same 400 lookups from a new client: network requests, lookups/s, and
+   the ratio to a plain synchronous read of the same cache files (the reference).
+
+Each figure is the median of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from enrich.errors import SourceError  # noqa: E402
+from enrich.net import open_client  # noqa: E402
+from enrich.sources import claude, lastfm, musicbrainz  # noqa: E402
+from tests.fakes import FakeServices, Faults, World  # noqa: E402
+
+
+def classify_body(i: int) -> dict:
+    return {"model": "claude-haiku-4-5", "max_tokens": 200 + i,
+            "messages": [{"role": "user", "content": f'[{{"id": "{i}", "artist": "Artist {i:05d}", "title": "Song 000"}}]'}]}
+
+
+async def mb_lookups(world: World, n: int, folder: Path, *, faults=None, timeout=20.0):
+    async with FakeServices(world, rates={"musicbrainz": 20.0}, faults=faults) as fakes:
+        config = fakes.load_config(folder, http={"backoff_base": 0.05, "backoff_cap": 0.5, "default_pause": 0.1},
+                                   musicbrainz={"concurrency": 4, "timeout": timeout, "max_retries": 8,
+                                                "breaker_threshold": 50})
+        start = time.monotonic()
+        ok, failed = 0, []
+        async with open_client(config) as client:
+            results = await asyncio.gather(*(musicbrainz.lookup(client, "artist", a.mbid) for a in world.artists[:n]),
+                                           return_exceptions=True)
+            stats = client.stats("musicbrainz")
+        for r in results:
+            if isinstance(r, SourceError):
+                failed.append(str(r))
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                ok += 1
+        return time.monotonic() - start, ok, failed, fakes.violations(), fakes.requests(), stats
+
+
+async def three_sources(world: World, folder: Path):
+    rates = {"musicbrainz": 20.0, "lastfm": 40.0, "claude": 10.0}
+    counts = {"musicbrainz": 400, "lastfm": 600, "claude": 150}
+    ideal = {k: counts[k] / rates[k] for k in rates}
+    async with FakeServices(world, rates=rates) as fakes:
+        config = fakes.load_config(folder, musicbrainz={"concurrency": 4}, lastfm={"concurrency": 4},
+                                   claude={"concurrency": 4})
+        start = time.monotonic()
+        async with open_client(config) as client:
+            arts = world.artists
+            await asyncio.gather(
+                *(musicbrainz.lookup(client, "artist", a.mbid) for a in arts[:counts["musicbrainz"]]),
+                *(lastfm.artist_top_tags(client, a.name) for a in arts[:300]),
+                *(lastfm.track_top_tags(client, a.name, "Song 000") for a in arts[:300]),
+                *(claude.create_message(client, classify_body(i)) for i in range(counts["claude"])),
+            )
+        return time.monotonic() - start, max(ideal.values()), fakes.violations(), ideal
+
+
+async def warm_cache(world: World, n: int, folder: Path):
+    async with FakeServices(world) as fakes:
+        config = fakes.load_config(folder)
+        async with open_client(config) as client:
+            await asyncio.gather(*(musicbrainz.lookup(client, "artist", a.mbid) for a in world.artists[:n]))
+        fakes.reset_counters()
+        start = time.monotonic()
+        async with open_client(config) as client:
+            got = await asyncio.gather(*(musicbrainz.lookup(client, "artist", a.mbid) for a in world.artists[:n]))
+        elapsed = time.monotonic() - start
+        assert len(got) == n
+        # Reference: read and parse the same files synchronously, nothing else.
+        import json
+        files = [p for p in (folder / "cache" / "http" / "musicbrainz").rglob("*.json")]
+        ref_start = time.monotonic()
+        for p in files:
+            json.loads(p.read_bytes())
+        ref = time.monotonic() - ref_start
+        return n / elapsed, fakes.requests(), (len(files) / ref) if ref else float("inf")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["rate", "three", "faults", "warm"])
+    args = parser.parse_args()
+    world = World.synthetic(400)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_net_"))
+    run = iter(range(10_000))
+
+    def folder() -> Path:
+        f = tmp / str(next(run))
+        f.mkdir()
+        return f
+
+    if args.only in (None, "rate"):
+        rows = [asyncio.run(mb_lookups(world, 400, folder())) for _ in range(args.repeats)]
+        walls = [r[0] for r in rows]
+        print(f"1. MusicBrainz 20/s, 400 lookups: wall median {statistics.median(walls):.2f} s, "
+              f"ratio to ideal 20 s = {statistics.median(walls) / 20:.3f} (runs {', '.join(f'{w:.2f}' for w in walls)}); "
+              f"violations {[r[3] for r in rows]}; ok {[r[1] for r in rows]}")
+    if args.only in (None, "three"):
+        rows = [asyncio.run(three_sources(world, folder())) for _ in range(args.repeats)]
+        walls = [r[0] for r in rows]
+        print(f"2. three sources at once (ideal {rows[0][3]}): wall median {statistics.median(walls):.2f} s, "
+              f"ratio to slowest ideal {rows[0][1]:.0f} s = {statistics.median(walls) / rows[0][1]:.3f}; "
+              f"violations {[r[2] for r in rows]}")
+    if args.only in (None, "faults"):
+        rows = []
+        for i in range(args.repeats):
+            faults = {"musicbrainz": Faults(rates={"500": 0.04, "502": 0.02, "503": 0.02, "429": 0.02, "timeout": 0.02},
+                                            seed=i + 1, hang_seconds=3.0)}
+            rows.append(asyncio.run(mb_lookups(world, 200, folder(), faults=faults, timeout=0.5)))
+        walls = [r[0] for r in rows]
+        print(f"3. 10% 5xx/429 + 2% timeouts, 200 lookups at 20/s: ok {[r[1] for r in rows]}, "
+              f"reported {[len(r[2]) for r in rows]}, ok+reported {[r[1] + len(r[2]) for r in rows]}, "
+              f"retries {[r[5].retries for r in rows]}, violations {[r[3] for r in rows]}, "
+              f"wall median {statistics.median(walls):.2f} s (ideal 10 s, ratio {statistics.median(walls) / 10:.3f})")
+        for r in rows:
+            for line in r[2][:3]:
+                print("   reported:", line)
+    if args.only in (None, "warm"):
+        rows = [asyncio.run(warm_cache(world, 400, folder())) for _ in range(args.repeats)]
+        rates = [r[0] for r in rows]
+        refs = [r[2] for r in rows]
+        print(f"4. warm cache, 400 lookups: network requests {[r[1] for r in rows]}, "
+              f"{statistics.median(rates):,.0f} lookups/s median (runs {', '.join(f'{x:,.0f}' for x in rates)}); "
+              f"reference sync read+parse {statistics.median(refs):,.0f} files/s, ratio {statistics.median(rates) / statistics.median(refs):.3f}")
+
+
+if __name__ == "__main__":
+    main()
