@@ -33,39 +33,57 @@ def cluster_matrix(view: LibraryView, space: SoundSpace, parents: dict[str, str]
     return np.concatenate([sound, genre], axis=1), space.has | tagged, root_names
 
 
-def kmeans(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, centroids) of ``x`` in ``k`` clusters; deterministic for a given rng."""
+def kmeans(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator,
+           restarts: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, centroids) of ``x`` in ``k`` clusters; deterministic for a given rng.
+
+    The start is the best of ``restarts`` k-means runs on a sample (a bad
+    k-means++ start can merge two clusters for good); the result is refined on all rows.
+    """
     n = len(x)
     k = max(1, min(k, n))
-    sample = x[rng.choice(n, size=min(n, INIT_SAMPLE), replace=False)] if n > INIT_SAMPLE else x
-    centroids = [sample[rng.integers(len(sample))]]
-    nearest = ((sample - centroids[0]) ** 2).sum(axis=1)
+    sample = x[rng.choice(n, size=INIT_SAMPLE, replace=False)] if n > INIT_SAMPLE else x
+    best, best_inertia = None, np.inf
+    for _ in range(max(1, restarts)):
+        _, centroids, inertia = lloyd(sample, plus_plus(sample, k, rng), iterations)
+        if inertia < best_inertia:
+            best, best_inertia = centroids, inertia
+    labels, centroids, _ = lloyd(x, best, iterations if sample is x else max(2, iterations // 3))
+    return labels, centroids
+
+
+def plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ start: each next centre drawn with probability proportional to its squared distance."""
+    centroids = [x[rng.integers(len(x))]]
+    nearest = ((x - centroids[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
         total = float(nearest.sum())
-        pick = rng.choice(len(sample), p=nearest / total) if total > 0 else rng.integers(len(sample))
-        centroids.append(sample[pick])
-        nearest = np.minimum(nearest, ((sample - sample[pick]) ** 2).sum(axis=1))
-    c = np.array(centroids, dtype=np.float32)
+        pick = rng.choice(len(x), p=nearest / total) if total > 0 else rng.integers(len(x))
+        centroids.append(x[pick])
+        nearest = np.minimum(nearest, ((x - x[pick]) ** 2).sum(axis=1))
+    return np.array(centroids, dtype=np.float32)
+
+
+def lloyd(x: np.ndarray, centroids: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(labels, centroids, inertia) after at most ``iterations`` Lloyd steps."""
+    c = centroids.copy()
+    k = len(c)
     sq = np.einsum("ij,ij->i", x, x)
-    labels = np.zeros(n, dtype=np.int64)
+    labels = np.full(len(x), -1, dtype=np.int64)
+    dist = np.zeros((len(x), k), dtype=np.float32)
     for _ in range(max(1, iterations)):
         dist = sq[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
         new = np.argmin(dist, axis=1)
-        if _ and np.array_equal(new, labels):
+        if np.array_equal(new, labels):
             break
         labels = new
-        counts = np.bincount(labels, minlength=k).astype(np.float32)
-        sums = np.zeros_like(c)
-        add_rows(sums, labels, x, k)
+        counts = np.bincount(labels, minlength=k).astype(np.float64)
         filled = counts > 0
-        c[filled] = sums[filled] / counts[filled, None]
-    return labels, c
-
-
-def add_rows(sums: np.ndarray, labels: np.ndarray, x: np.ndarray, k: int) -> None:
-    """Per-cluster row sums (np.add.at would be far slower on large n)."""
-    for j in range(k):
-        sums[j] = x[labels == j].sum(axis=0)
+        for j in range(x.shape[1]):  # per-column sums per cluster: bincount beats np.add.at by far
+            column = np.bincount(labels, weights=x[:, j], minlength=k)
+            c[filled, j] = column[filled] / counts[filled]
+    inertia = float(np.maximum(dist[np.arange(len(x)), labels], 0).sum())
+    return labels, c, inertia
 
 
 def describe_cluster(view: LibraryView, members: np.ndarray, parents: dict[str, str],
