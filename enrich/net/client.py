@@ -261,7 +261,8 @@ class Client:
             src.stats.retries += 1
             if verdict.kind is Kind.PAUSE:
                 src.stats.pauses += 1
-                src.gate.pause(advised if advised is not None else self.net.default_pause)
+                # "Retry-After: 0" (MusicBrainz when busy) still means "give it a moment".
+                src.gate.pause(advised or self.net.default_pause)
                 continue  # the gate makes us (and everyone else) wait
             delay = policy.backoff_delay(attempt, self.net.backoff_base, self.net.backoff_cap, self.clock.rand)
             delay = max(delay, advised or 0.0)
