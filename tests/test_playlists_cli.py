@@ -182,3 +182,30 @@ def test_the_command_does_not_import_the_heavy_stack(library):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     assert "HEAVY 0 []" in result.stderr, result.stderr
+
+
+def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path):
+    db = tmp_path / "lib.db"
+    info = build_library(db, 200, clusters=2, seed=5, files_dir=tmp_path / "Music")
+    raw = os.fsencode(str(tmp_path / "Music")) + b"/caf\xe9 latin-1.flac"
+    Path(os.fsdecode(raw)).touch()
+    conn = sqlite3.connect(db)
+    # A twin of track 1 (same sound and genres) under the Latin-1 name, as the scan stores it.
+    conn.execute("INSERT INTO tracks (id, path, path_bytes, size, mtime_ns, duration, artist, title, scanned_at)"
+                 " SELECT 1000, ?, ?, size, mtime_ns, duration, 'Twin Artist', 'Twin', 0 FROM tracks WHERE id = 1",
+                 (raw.decode("utf-8", "backslashreplace"), raw))
+    columns = "version, analyzed_at, file_size, file_mtime_ns, tempo, key_pc, mode, camelot, loudness, energy, vector"
+    conn.execute(f"INSERT INTO features (track_id, {columns}) SELECT 1000, {columns} FROM features WHERE track_id = 1")
+    conn.execute("INSERT INTO track_genres (track_id, rank, genre, score, level)"
+                 " SELECT 1000, rank, genre, score, level FROM track_genres WHERE track_id = 1")
+    conn.commit()
+    conn.close()
+    out = tmp_path / "lists"
+    result = run_enrich("playlists", "--db", str(db), "--seed", info.paths[0], "--length", "5", "--out", str(out),
+                        "--json")
+    assert result.returncode == 0, result.stderr
+    [playlist] = json.loads(result.stdout)["playlists"]
+    assert "Twin Artist" in [t["artist"] for t in playlist["tracks"]]
+    assert any(t["path"].endswith("caf\\xe9 latin-1.flac") for t in playlist["tracks"])  # readable in JSON
+    data = Path(playlist["file"]).read_bytes()
+    assert b"Music/caf\xe9 latin-1.flac" in data  # the real name in the playlist

@@ -325,7 +325,7 @@ async def make_playlists(config: Config, request: Request,
     for playlist in playlists:
         file = None
         if not request.dry_run:
-            entries = [m3u8.Entry(view.paths[r], None if not np.isfinite(view.duration[r]) else
+            entries = [m3u8.Entry(view.fs_path(r), None if not np.isfinite(view.duration[r]) else
                                   float(view.duration[r]), view.artists[r], view.titles[r]) for r in playlist.rows]
             try:
                 file = str(await asyncio.to_thread(m3u8.write, entries, out_dir, playlist.name, written))

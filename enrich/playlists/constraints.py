@@ -146,7 +146,7 @@ def select(
             if step_rules.max_per_artist or step_rules.artist_window > 1:
                 if per_artist[artist] >= cap:
                     continue
-            if not exists(view.paths[i]):
+            if not exists(view.fs_path(i)):
                 rejected.add(i)
                 excluded["missing file (disk)"] += 1
                 continue

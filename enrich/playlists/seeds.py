@@ -64,6 +64,9 @@ def path_match(view: LibraryView, text: str) -> int | None:
     for i, p in enumerate(view.paths):
         if p in candidates:
             return i
+    for i, p in view.fs_paths.items():
+        if p in candidates:
+            return i
     return None
 
 

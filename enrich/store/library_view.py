@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import urllib.parse
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,16 @@ class LibraryView:
     genre_names: list[str]
     genre_ids: np.ndarray      # int32 (n, GENRE_SLOTS), -1 = empty slot
     genre_weights: np.ndarray  # float32 (n, GENRE_SLOTS), top slot of a track = 1
+    # Rows whose file name is not UTF-8: ``paths`` holds a readable form with \xNN,
+    # this the name that opens the file (surrogate-escaped, as os.fsdecode gives).
+    fs_paths: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def fs_path(self, i: int) -> str:
+        """The path that opens track ``i``."""
+        return self.fs_paths.get(i, self.paths[i])
 
 
 def connect_readonly(db: Path, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
@@ -163,6 +171,12 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         vectors[at] = np.frombuffer(blob, dtype="<f4").reshape(-1, dims)[known]
         vectors[~np.isfinite(vectors)] = 0.0
     genre_names, genre_ids, genre_weights = read_genres(conn, ids)
+    fs_paths = {}
+    if "path_bytes" in {r[1] for r in conn.execute("PRAGMA table_info(tracks)")}:
+        raw = conn.execute("SELECT id, path_bytes FROM tracks WHERE path_bytes IS NOT NULL").fetchall()
+        if raw:
+            at, known = rows_of(ids, np.array([r[0] for r in raw], dtype=np.int64))
+            fs_paths = {int(i): os.fsdecode(bytes(r[1])) for i, r in zip(at, (r for r, k in zip(raw, known) if k))}
     return LibraryView(
         ids=ids,
         paths=paths,
@@ -180,6 +194,7 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         genre_names=genre_names,
         genre_ids=genre_ids,
         genre_weights=genre_weights,
+        fs_paths=fs_paths,
     )
 
 
