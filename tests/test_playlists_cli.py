@@ -209,3 +209,24 @@ def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path
     assert any(t["path"].endswith("caf\\xe9 latin-1.flac") for t in playlist["tracks"])  # readable in JSON
     data = Path(playlist["file"]).read_bytes()
     assert b"Music/caf\xe9 latin-1.flac" in data  # the real name in the playlist
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("weight_sound = -1.0", "[playlists] weight_sound = -1.0 is not allowed"),
+    ("genre_threshold = 2.0", "[playlists] genre_threshold = 2.0 is not allowed"),
+    ("length = 0", "[playlists] length = 0 is not allowed"),
+    ("max_per_artist = \"three\"", "'playlists.max_per_artist'"),
+])
+def test_bad_settings_name_the_key(library, tmp_path, setting, message):
+    root, db, info = library
+    config = tmp_path / "config.toml"
+    config.write_text(f"[playlists]\n{setting}\n")
+    result = run_enrich("playlists", "--db", str(db), "--config", str(config), "--auto", "2", "--dry-run")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_missing_seed_file_is_refused(library):
+    root, db, info = library
+    gone = next(i for i, p in enumerate(info.paths) if not Path(p).exists() and info.has_features[i])
+    result = run_enrich("playlists", "--db", str(db), "--seed", info.paths[gone], "--dry-run")
+    assert result.returncode == 2 and "the file is missing" in result.stderr

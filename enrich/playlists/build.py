@@ -25,6 +25,7 @@ from enrich.playlists.constraints import Rules, select
 from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
 from enrich.playlists.settings import PlaylistsConfig
+from enrich.playlists.settings import check as check_settings
 from enrich.playlists.titles import main_artist, song_key
 from enrich.playlists.similarity import (Scores, SoundSpace, Target, genre_relation, genre_target, score,
                                         sound_space, track_target)
@@ -154,6 +155,9 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
             if first != i:
                 raise PlaylistError(f"seeds {view.paths[first]} and {view.paths[i]} are the same song; "
                                     "give different songs")
+            if view.missing[i] or not exists(view.fs_path(i)):
+                raise PlaylistError(f"seed {view.paths[i]}: the file is missing; pick another seed "
+                                    "or run `enrich scan` again")
             if not (prep.space.has[i] or view.genre_ids[i, 0] >= 0):
                 raise PlaylistError(f"seed {view.paths[i]}: has neither features nor genres; "
                                     "run `enrich analyze` or `enrich genres` on it first")
@@ -308,7 +312,7 @@ async def make_playlists(config: Config, request: Request,
                          exists: Callable[[str], bool] = os.path.exists) -> dict:
     """Build what ``request`` asks for from the database; write M3U8 files unless a dry run."""
     check_request(request)
-    cfg = config.section("playlists", PlaylistsConfig)
+    cfg = check_settings(config.section("playlists", PlaylistsConfig))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     view = await asyncio.to_thread(load_library, config.paths.db, config.store.busy_timeout_ms)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from enrich.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,30 @@ class PlaylistsConfig:
     flow_direction: float = 2.0
     auto_iterations: int = 15
     random_seed: int = 1
+
+
+# Keys that must stay in a range: (low, high), None = open.
+RANGES = {
+    "length": (1, None), "weight_sound": (0, None), "weight_key": (0, None), "weight_genre": (0, None),
+    "tempo_weight": (0, None), "genre_parent": (0, 1), "genre_root": (0, 1), "partial_penalty": (0, 1),
+    "min_duration": (0, None), "max_duration": (0, None), "max_per_artist": (0, None),
+    "artist_window": (0, None), "genre_threshold": (0, 1), "flow_tempo": (0, None), "flow_key": (0, None),
+    "flow_energy": (0, None), "flow_sound": (0, None), "flow_direction": (0, None), "auto_iterations": (1, None),
+}
+
+
+def check(cfg: PlaylistsConfig) -> PlaylistsConfig:
+    """Refuse settings outside their range, naming the key."""
+    for f in fields(cfg):
+        if f.name not in RANGES:
+            continue
+        low, high = RANGES[f.name]
+        value = getattr(cfg, f.name)
+        if value < low or (high is not None and value > high):
+            allowed = f"{low}..{high}" if high is not None else f"{low} or more"
+            raise ConfigError(f"[playlists] {f.name} = {value!r} is not allowed; expected {allowed}")
+    if cfg.weight_sound + cfg.weight_genre <= 0:
+        raise ConfigError("[playlists] weight_sound and weight_genre are both 0; playlists need one of them")
+    if cfg.max_duration and cfg.min_duration > cfg.max_duration:
+        raise ConfigError(f"[playlists] min_duration {cfg.min_duration:g} is above max_duration {cfg.max_duration:g}")
+    return cfg
