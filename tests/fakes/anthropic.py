@@ -245,20 +245,21 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
         batches[batch["id"]] = batch
         return web.json_response(batch_view(request, batch))
 
+    def find_batch(request) -> tuple[dict | None, web.Response | None]:
+        bad = authorised(request)
+        batch = batches.get(request.match_info["id"]) if bad is None else None
+        if bad is None and batch is None:
+            bad = error(404, "not_found_error", "batch not found")
+        return batch, bad
+
     async def get_batch(request: web.Request) -> web.Response:
-        if (bad := authorised(request)) is not None:
-            return bad
-        batch = batches.get(request.match_info["id"])
-        if batch is None:
-            return error(404, "not_found_error", "batch not found")
-        return web.json_response(batch_view(request, batch))
+        batch, bad = find_batch(request)
+        return bad if bad is not None else web.json_response(batch_view(request, batch))
 
     async def results(request: web.Request) -> web.Response:
-        if (bad := authorised(request)) is not None:
+        batch, bad = find_batch(request)
+        if bad is not None:
             return bad
-        batch = batches.get(request.match_info["id"])
-        if batch is None:
-            return error(404, "not_found_error", "batch not found")
         if time.monotonic() < batch["ready_at"]:
             return error(400, "invalid_request_error", "batch is still processing")
         lines = [json.dumps(r) for r in reversed(batch["results"])]  # not in request order
