@@ -1,12 +1,16 @@
-"""Tempo from the onset envelope: autocorrelation read through a comb of beat multiples.
+"""Tempo from the onset envelope: autocorrelation read through combs of beat multiples.
 
-A beat period P is scored by the mean autocorrelation at P, 2P, 3P, ... (as
-many multiples as fit in ``HORIZON`` seconds). The true beat and its slower
-multiples (half tempo, a third) all score high, since every multiple of the
-beat is also a multiple of theirs; double tempo scores low unless off-beats
-are as strong as beats. So the *fastest* period scoring within ``TOLERANCE``
-of the best is the beat: this is the half/double-tempo rule. Scoring on a
-fine grid of fractional lags, with many multiples, gives sub-frame precision.
+1. The strongest periodicity: the period P whose multiples (P, 2P, 3P, ...
+   as many as fit in ``HORIZON`` seconds) have the highest mean
+   autocorrelation. This finds *a* metrical level (beat, two beats, a bar),
+   not necessarily the beat, since every multiple of the beat is a multiple
+   of those slower levels too.
+2. Half/double (and third/triple) tempo: a faster pulse P/d is real when the
+   multiples of P/d that are *not* multiples of P (the off-beats of P) carry
+   at least ``PULSE_SHARE`` of P's score. Repeat while a faster pulse qualifies
+   (and stays under ``MAX_BPM``).
+3. The period is refined on a fine grid of fractional lags around the choice;
+   many multiples give sub-frame precision.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ MIN_BPM = 60.0
 MAX_BPM = 200.0
 HORIZON = 6.0  # seconds of lag the comb reaches
 MAX_MULTIPLES = 8
-TOLERANCE = 0.10  # a faster period within 10 % of the best score wins
+PULSE_SHARE = 0.48  # off-beats scoring this share of the beat's score make a faster pulse
 GRID_STEP = 0.05  # frames
 
 
@@ -65,6 +69,18 @@ def comb_scores(ac: np.ndarray, periods: np.ndarray) -> np.ndarray:
     return scores
 
 
+def multiples_score(ac: np.ndarray, period: float, divisor: int = 1) -> float:
+    """Mean autocorrelation at k * period / divisor for k not a multiple of divisor
+    (divisor 1: every multiple of the period)."""
+    step = period / divisor
+    k = np.arange(1, min(MAX_MULTIPLES * divisor, int((len(ac) - 1) // step)) + 1)
+    if divisor > 1:
+        k = k[k % divisor != 0]
+    if k.size == 0:
+        return 0.0
+    return float(np.interp(step * k, np.arange(len(ac)), ac).mean())
+
+
 def estimate_tempo(envelopes: list[np.ndarray], frame_rate: float) -> Tempo:
     """Beats per minute and a 0..1 confidence; ``bpm`` is None when there is no pulse."""
     max_lag = int(HORIZON * frame_rate)
@@ -75,21 +91,30 @@ def estimate_tempo(envelopes: list[np.ndarray], frame_rate: float) -> Tempo:
     longest = 60.0 * frame_rate / MIN_BPM
     periods = np.arange(shortest, longest + GRID_STEP, GRID_STEP)
     scores = comb_scores(ac, periods)
-    best = float(scores.max())
-    if best <= 0:
+    best = int(np.argmax(scores))
+    if scores[best] <= 0:
         return Tempo(None, 0.0)
-    chosen = pick_period(periods, scores, best)
+    period = faster_pulse(ac, float(periods[best]), shortest)
+    period = refine(ac, period)
     baseline = float(np.median(scores))
-    confidence = float(np.clip((scores[chosen] - baseline) / max(1e-9, 1.0 - baseline), 0.0, 1.0))
-    return Tempo(round(float(60.0 * frame_rate / periods[chosen]), 2), round(confidence, 3))
+    score = multiples_score(ac, period)
+    confidence = float(np.clip((score - baseline) / max(1e-9, 1.0 - baseline), 0.0, 1.0))
+    return Tempo(round(float(60.0 * frame_rate / period), 2), round(confidence, 3))
 
 
-def pick_period(periods: np.ndarray, scores: np.ndarray, best: float) -> int:
-    """Index of the fastest local peak scoring within TOLERANCE of the best."""
-    peaks = [i for i in range(1, len(scores) - 1) if scores[i] >= scores[i - 1] and scores[i] >= scores[i + 1]]
-    if not peaks:
-        return int(np.argmax(scores))
-    for i in peaks:  # ascending period = descending tempo
-        if scores[i] >= (1.0 - TOLERANCE) * best:
-            return i
-    return int(np.argmax(scores))
+def faster_pulse(ac: np.ndarray, period: float, shortest: float) -> float:
+    """Divide the period by 2 or 3 while the off-beats in between carry a real pulse."""
+    while True:
+        base = multiples_score(ac, period)
+        options = [(d, multiples_score(ac, period, d)) for d in (2, 3) if period / d >= shortest * 0.98]
+        options = [(d, s) for d, s in options if base > 0 and s >= PULSE_SHARE * base]
+        if not options:
+            return period
+        divisor = max(options, key=lambda o: o[1])[0]
+        period = refine(ac, period / divisor)
+
+
+def refine(ac: np.ndarray, period: float, spread: float = 0.03) -> float:
+    """The best-scoring period within +-spread of ``period``."""
+    grid = np.arange(period * (1 - spread), period * (1 + spread), GRID_STEP / 2)
+    return float(grid[np.argmax(comb_scores(ac, grid))])

@@ -1,0 +1,204 @@
+"""Pure feature functions over plain arrays: tempo, key, Camelot, loudness, spectral shape, the vector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from enrich.analysis.decode import Audio
+from enrich.analysis.features import NAMES, VERSION, extract
+from enrich.analysis.key import PITCH_CLASSES, PROFILES, camelot, chroma_summary, estimate_key
+from enrich.analysis.loudness import integrated_loudness
+from enrich.analysis.spectral import centroid, flatness, rolloff, zero_crossing_rates
+from enrich.analysis.spectrum import Spectrum
+from enrich.analysis.tempo import estimate_tempo
+from enrich.errors import AnalysisError
+
+SR = 22050
+
+
+def tone(freq, seconds=3.0, amp=0.5, sr=SR):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def clicks(bpm, seconds=20.0, sr=SR, accent_every=0, offbeat=0.0):
+    """A click on every beat (optionally accented bars, optional off-beat clicks)."""
+    y = np.zeros(int(seconds * sr), dtype=np.float32)
+    period = 60.0 / bpm
+    burst = np.hanning(64).astype(np.float32) * np.sin(np.arange(64) * 0.7).astype(np.float32)
+    for i, t in enumerate(np.arange(0, seconds - 0.1, period)):
+        gain = 1.0 if not accent_every or i % accent_every else 1.5
+        s = int(t * sr)
+        y[s:s + 64] += gain * burst
+        if offbeat:
+            o = int((t + period / 2) * sr)
+            y[o:o + 64] += offbeat * burst[: len(y[o:o + 64])]
+    return y
+
+
+# ---------------------------------------------------------------- Camelot
+
+@pytest.mark.parametrize("pc, mode, code", [
+    (0, "major", "8B"), (9, "minor", "8A"), (7, "major", "9B"), (4, "minor", "9A"), (11, "major", "1B"),
+    (8, "minor", "1A"), (6, "major", "2B"), (1, "minor", "12A"), (4, "major", "12B"), (2, "major", "10B"),
+    (0, "minor", "5A"), (5, "major", "7B"),
+])
+def test_camelot(pc, mode, code):
+    assert camelot(pc, mode) == code
+
+
+def test_camelot_neighbours_are_a_fifth_apart():
+    for pc in range(12):
+        here, up = int(camelot(pc, "major")[:-1]), int(camelot((pc + 7) % 12, "major")[:-1])
+        assert (here % 12) + 1 == up
+        assert camelot(pc, "major")[:-1] == camelot((pc + 9) % 12, "minor")[:-1]  # relative minor shares the number
+
+
+# ---------------------------------------------------------------- key
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("tonic", [0, 3, 7, 10])
+@pytest.mark.parametrize("mode", ["major", "minor"])
+def test_each_profile_finds_its_own_key(profile, tonic, mode):
+    weights = np.roll(PROFILES[profile][mode == "minor"], tonic)
+    key = estimate_key(weights, profile)
+    assert (key.pc, key.mode) == (tonic, mode) and key.confidence > 0.5
+
+
+@pytest.mark.parametrize("chroma", [np.zeros(12), np.ones(12), np.full(12, np.nan), np.ones(5)])
+def test_no_key_without_pitch_content(chroma):
+    key = estimate_key(chroma)
+    assert key.pc is None and key.camelot is None and key.confidence == 0.0
+
+
+def test_chroma_summary_weights_quiet_and_loud_frames_alike():
+    loud = np.zeros((12, 10)); loud[0] = 100.0
+    quiet = np.zeros((12, 10)); quiet[7] = 1.0
+    summary = chroma_summary(np.concatenate([loud, quiet], axis=1))
+    assert summary[0] == pytest.approx(summary[7]) and summary.sum() == pytest.approx(1.0)
+
+
+def test_a_triad_played_as_tones_names_its_key():
+    # C major triad with a bass C: the shared spectrum's chroma must say C major.
+    y = tone(261.63) + tone(329.63) + tone(392.0) + tone(130.81, amp=0.7)
+    spectrum = Spectrum.of([y], SR)
+    key = estimate_key(chroma_summary(spectrum.chroma), "krumhansl")
+    assert PITCH_CLASSES[key.pc] == "C" and key.mode == "major"
+
+
+# ---------------------------------------------------------------- tempo
+
+@pytest.mark.parametrize("bpm", [62, 75, 96, 120, 133, 150, 175, 198])
+def test_tempo_of_a_click_track(bpm):
+    spectrum = Spectrum.of([clicks(bpm)], SR)
+    tempo = estimate_tempo(spectrum.onset_envelopes(), spectrum.frame_rate)
+    assert tempo.bpm == pytest.approx(bpm, rel=0.02)
+    assert tempo.confidence > 0.5
+
+
+@pytest.mark.parametrize("bpm", [70, 90])
+def test_weak_off_beats_do_not_double_the_tempo(bpm):
+    spectrum = Spectrum.of([clicks(bpm, accent_every=4, offbeat=0.3)], SR)
+    assert estimate_tempo(spectrum.onset_envelopes(), spectrum.frame_rate).bpm == pytest.approx(bpm, rel=0.02)
+
+
+def test_tempo_reads_each_window_apart():
+    """Two windows cut mid-beat: the seam between them must not blur the tempo."""
+    y = clicks(128, seconds=30)
+    spectrum = Spectrum.of([y[: 13 * SR + 777], y[16 * SR + 123:]], SR)
+    assert estimate_tempo(spectrum.onset_envelopes(), spectrum.frame_rate).bpm == pytest.approx(128, rel=0.02)
+
+
+def test_no_pulse_no_tempo():
+    spectrum = Spectrum.of([tone(440.0, seconds=10)], SR)
+    tempo = estimate_tempo(spectrum.onset_envelopes(), spectrum.frame_rate)
+    assert tempo.bpm is None or tempo.confidence < 0.5
+
+
+# ---------------------------------------------------------------- loudness (EBU Tech 3341 style cases)
+
+def stereo(y):
+    return np.stack([y, y])
+
+
+@pytest.mark.parametrize("sr", [48000, 44100, 22050])
+def test_minus_23_dbfs_stereo_sine_is_minus_23_lufs(sr):
+    y = tone(1000.0, seconds=20, amp=10 ** (-23 / 20), sr=sr)
+    assert integrated_loudness([stereo(y)], sr) == pytest.approx(-23.0, abs=0.1)
+
+
+def test_relative_gate_ignores_quiet_passages():
+    sr = 48000
+    quiet = tone(1000.0, 10, 10 ** (-36 / 20), sr)
+    loud = tone(1000.0, 60, 10 ** (-23 / 20), sr)
+    y = np.concatenate([quiet, loud, quiet])
+    assert integrated_loudness([stereo(y)], sr) == pytest.approx(-23.0, abs=0.1)
+
+
+def test_mono_counts_one_channel_and_silence_has_no_loudness():
+    y = tone(1000.0, 10, 10 ** (-23 / 20))
+    assert integrated_loudness([y[None]], SR) == pytest.approx(-26.0, abs=0.1)
+    assert integrated_loudness([np.zeros((2, SR * 5), dtype=np.float32)], SR) is None
+    assert integrated_loudness([], SR) is None
+
+
+def test_surround_channels_weigh_more_and_lfe_not_at_all():
+    y = tone(1000.0, 10, 10 ** (-30 / 20))
+    silent = np.zeros_like(y)
+    front = integrated_loudness([np.stack([y, silent, silent, silent, silent, silent])], SR)
+    surround = integrated_loudness([np.stack([silent, silent, silent, silent, y, silent])], SR)
+    lfe_only = integrated_loudness([np.stack([silent, silent, silent, y, silent, silent])], SR)
+    assert surround - front == pytest.approx(10 * np.log10(1.41), abs=0.05)
+    assert lfe_only is None
+
+
+# ---------------------------------------------------------------- spectral shape
+
+def test_centroid_and_rolloff_of_a_sine_sit_at_its_frequency():
+    spectrum = Spectrum.of([tone(1000.0)], SR)
+    assert np.median(centroid(spectrum)) == pytest.approx(1000.0, rel=0.05)
+    assert np.median(rolloff(spectrum)) == pytest.approx(1000.0, rel=0.05)
+
+
+def test_flatness_tells_noise_from_tone():
+    noise = np.random.default_rng(0).standard_normal(SR * 3).astype(np.float32) * 0.3
+    assert np.median(flatness(Spectrum.of([noise], SR))) > 0.3
+    assert np.median(flatness(Spectrum.of([tone(440.0)], SR))) < 0.01
+
+
+def test_zero_crossing_rate_of_a_sine():
+    rates = zero_crossing_rates([tone(1000.0)], 2048, 512)
+    assert np.median(rates) == pytest.approx(2 * 1000 / SR, rel=0.02)
+
+
+def test_shared_spectrum_is_computed_once():
+    spectrum = Spectrum.of([tone(440.0)], SR)
+    assert spectrum.mel is spectrum.mel and spectrum.chroma is spectrum.chroma
+    assert spectrum.onset_envelopes() is spectrum.onset_envelopes()
+
+
+# ---------------------------------------------------------------- the feature set
+
+def test_vector_matches_names_and_round_trips_as_float32():
+    y = clicks(120, seconds=10) + tone(440.0, seconds=10, amp=0.2)
+    features = extract(Audio([np.stack([y, y])], SR, 10.0, SR, 2, "test"), item="x.wav")
+    vector = features.vector()
+    assert vector.dtype == np.dtype("<f4") and len(vector) == len(NAMES) == len(set(NAMES))
+    assert np.all(np.isfinite(vector))
+    assert np.array_equal(np.frombuffer(vector.tobytes(), dtype="<f4"), vector)
+    assert VERSION >= 1 and 0.0 <= features.energy <= 1.0
+
+
+def test_extract_refuses_silence():
+    with pytest.raises(AnalysisError, match="digital silence") as err:
+        extract(Audio([np.zeros((1, SR * 5), dtype=np.float32)], SR, 5.0, SR, 1, "test"), item="quiet.flac")
+    assert err.value.item == "quiet.flac"
+
+
+def test_louder_and_busier_means_more_energy():
+    soft = clicks(80, seconds=10) * 0.05
+    hard = clicks(160, seconds=10, offbeat=1.0) * 0.9 + np.random.default_rng(1).standard_normal(SR * 10).astype(np.float32) * 0.1
+    e_soft = extract(Audio([soft[None]], SR, 10, SR, 1, "t"), item="soft").energy
+    e_hard = extract(Audio([hard[None]], SR, 10, SR, 1, "t"), item="hard").energy
+    assert e_hard > e_soft + 0.2
