@@ -126,7 +126,8 @@ def select(
         if full():
             break
         if relaxed:
-            notes.append(f"only {len(chosen)} tracks fit every rule; {relaxed}")
+            fit = f"{len(chosen)} track{'s' if len(chosen) != 1 else ''}"
+            notes.append(f"only {fit} fit every rule; {relaxed}" if not notes else f"still only {fit}; {relaxed}")
         in_force = step_rules
         cap = window_cap(step_rules, length_hint)
         mask = base & rule_mask(view, genre, step_rules)
@@ -158,7 +159,8 @@ def select(
                 used_seconds += float(view.duration[i])
     if not full():
         want = f"{count} tracks" if count is not None else f"{(seconds or 0) / 60:g} minutes"
-        notes.append(f"the library has only {len(chosen)} tracks that can join; shorter than the {want} asked")
+        notes.append(f"the library has only {len(chosen)} track{'s' if len(chosen) != 1 else ''} that can join; "
+                     f"shorter than the {want} asked")
     return Selection(chosen=chosen, rules=in_force, notes=notes, excluded=+excluded)
 
 
