@@ -111,7 +111,7 @@ async def scan(
                 chunk_size=config.scan.chunk_size,
                 read=read,
             )
-            store = Storer(writer, run, report, progress, clock)
+            store = Storer(writer, run, report, progress, clock, set(bad))
             progress.start("reading", len(todo.to_read))
             await pool.read_all([f.path for f in todo.to_read], store.handle)
             progress.finish()
@@ -151,8 +151,10 @@ def fill_counts(report: ScanReport, todo: changes.Plan) -> None:
 class Storer:
     """Turns read results into writer groups: a row or an error, with its checkpoint."""
 
-    def __init__(self, writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float]):
+    def __init__(self, writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float],
+                 known_bad: set[str]):
         self.writer, self.run, self.report, self.progress, self.clock = writer, run, report, progress, clock
+        self.known_bad = known_bad  # files that failed before: a success must clear them
         self.unreadable = 0
 
     async def handle(self, results: list[ReadResult]) -> None:
@@ -161,7 +163,10 @@ class Storer:
             if r.tags is not None:
                 row = {**r.tags, "path": key, "path_bytes": raw_name(r.path), "size": r.size,
                        "mtime_ns": r.mtime_ns, "scanned_at": self.clock()}
-                await self.writer.put_group([tracks.upsert_op(row), tracks.forget_unreadable_op(key), self.run.done(key)])
+                ops = [tracks.upsert_op(row), self.run.done(key)]
+                if key in self.known_bad:
+                    ops.insert(1, tracks.forget_unreadable_op(key))
+                await self.writer.put_group(ops)
                 self.report.read += 1
                 continue
             log.info("%s: %s", key, r.error)

@@ -1,0 +1,199 @@
+"""Scan speed and memory on 10,000 generated files. Run from the repository root:
+
+    python tests/bench/bench_scan.py [--files 10000] [--repeats 3]
+
+Prints, as medians of the repeats:
+  - first scan vs a plain single-process loop of mutagen.File over the same files
+    (ratio = scan time / loop time; goal <= 1.0), for the whole `enrich scan`
+    command (a fresh process, interpreter start included) and for the library call;
+  - the same with 1 reader process, and an in-process loop of our own read_file,
+    to show whether the reader processes pay;
+  - rescan of the unchanged library (goal: first scan / rescan >= 20);
+  - rows per second through the batched writer with the tracks upsert (goal >= 100,000);
+  - peak RSS of `enrich scan`, its process plus its readers, sampled from /proc (goal <= 200 MB).
+The library is generated once into tests/bench/out/scan-library and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+import mutagen  # noqa: E402
+
+from enrich import config as config_mod  # noqa: E402
+from enrich.library.tags import read_file  # noqa: E402
+from enrich.library.walk import resolve_roots, walk  # noqa: E402
+from enrich.pipeline.scan import scan  # noqa: E402
+from enrich.store import tracks  # noqa: E402
+from enrich.store.db import open_db  # noqa: E402
+from enrich.store.writer import Writer  # noqa: E402
+from fixtures.generate import generate_bulk  # noqa: E402
+
+OUT = REPO / "tests" / "bench" / "out"
+
+
+def library(count: int) -> tuple[Path, list[str]]:
+    dest = OUT / "scan-library"
+    stamp = dest / ".count"
+    if not (stamp.exists() and stamp.read_text() == str(count)):
+        shutil.rmtree(dest, ignore_errors=True)
+        started = time.perf_counter()
+        generate_bulk(dest, count, seconds=0.5)
+        stamp.write_text(str(count))
+        print(f"generated {count} files in {time.perf_counter() - started:.1f}s")
+    paths = [f.path for f in walk(resolve_roots([dest]), extensions=("mp3", "flac", "ogg", "opus", "m4a", "aiff",
+                                                                     "wav", "wma", "wv")).files]
+    assert len(paths) == count, len(paths)
+    return dest, paths
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def plain_loop(paths):
+    for p in paths:
+        mutagen.File(p)
+
+
+def own_loop(paths):
+    for p in paths:
+        read_file(p)
+
+
+def process_tree_rss(root_pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, now (cheap: no /proc listing)."""
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def cli_scan(music: Path, db: Path, *extra: str) -> tuple[float, int, dict]:
+    """Run `enrich scan` as a process; (seconds, peak RSS of its tree, JSON report)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "enrich", "scan", "--db", str(db), "--json", "-q", *extra, str(music)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process_tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"enrich scan failed ({proc.returncode}): {err}")
+    return elapsed, peak, json.loads(out)
+
+
+def library_scan(music: Path, db: Path, workers: int | None = None) -> float:
+    config = config_mod.load(overrides={"paths.db": str(db)})
+    return timed(lambda: asyncio.run(scan(config, [music], workers=workers)))
+
+
+def writer_rows_per_second(rows: int) -> float:
+    template = {"format": "MP3", "codec": "mp3", "duration": 200.5, "sample_rate": 44100, "channels": 2,
+                "bitrate": 320000, "artist": "Some Artist", "album_artist": "Some Artist", "album": "Some Album",
+                "track_number": 3, "track_total": 12, "disc_number": 1, "disc_total": 1, "year": 1999,
+                "tag_genres": '["Rock", "Pop"]', "scanned_at": time.time(), "size": 5_000_000,
+                "mtime_ns": 1_700_000_000_000_000_000}
+    ops = [tracks.upsert_op({**template, "path": f"/music/Artist/Album/{i:07d} Title.mp3", "title": f"Title {i}"})
+           for i in range(rows)]
+
+    async def go(db: Path) -> float:
+        conn = await open_db(db)
+        try:
+            async with Writer(conn, batch_size=2000) as writer:
+                started = time.perf_counter()
+                for op in ops:
+                    await writer.put_group([op])
+                await writer.flush()
+                return time.perf_counter() - started
+        finally:
+            await conn.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return rows / asyncio.run(go(Path(tmp) / "w.db"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="scan benchmark")
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    music, paths = library(args.files)
+    n = args.repeats
+    print(f"{len(paths)} files, {os.cpu_count()} cores, medians of {n} runs\n")
+
+    plain = []
+    first_cli, rescan_cli, peak_rss = [], [], []
+    first_lib, rescan_lib, first_lib_1 = [], [], []
+    own = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n):
+            plain.append(timed(lambda: plain_loop(paths)))
+            own.append(timed(lambda: own_loop(paths)))
+            db = Path(tmp) / f"cli{i}.db"
+            seconds, peak, report = cli_scan(music, db)
+            assert report["read"] == len(paths), report
+            first_cli.append(seconds)
+            peak_rss.append(peak)
+            seconds, _, report = cli_scan(music, db)
+            assert report["read"] == 0 and report["unchanged"] == len(paths), report
+            rescan_cli.append(seconds)
+            db = Path(tmp) / f"lib{i}.db"
+            first_lib.append(library_scan(music, db))
+            rescan_lib.append(library_scan(music, db))
+            first_lib_1.append(library_scan(music, Path(tmp) / f"one{i}.db", workers=1))
+
+    med = statistics.median
+    print(f"plain mutagen.File loop (1 process)     {med(plain):7.2f} s  ({len(paths) / med(plain):6.0f} files/s)")
+    print(f"our read_file loop (1 process)          {med(own):7.2f} s  ratio to plain {med(own) / med(plain):.2f}")
+    print(f"first scan, `enrich scan` process        {med(first_cli):7.2f} s  ratio to plain {med(first_cli) / med(plain):.2f}"
+          "  (goal <= 1.0)")
+    print(f"first scan, library call, 2 readers      {med(first_lib):7.2f} s  ratio to plain {med(first_lib) / med(plain):.2f}")
+    print(f"first scan, library call, 1 reader       {med(first_lib_1):7.2f} s  ratio to plain {med(first_lib_1) / med(plain):.2f}")
+    print(f"rescan, `enrich scan` process            {med(rescan_cli):7.2f} s  first/rescan {med(first_cli) / med(rescan_cli):.1f}x"
+          "  (goal >= 20)")
+    print(f"rescan, library call                     {med(rescan_lib):7.2f} s  first/rescan {med(first_lib) / med(rescan_lib):.1f}x")
+    rates = [writer_rows_per_second(100_000) for _ in range(n)]
+    print(f"writer, tracks upsert                    {med(rates):9,.0f} rows/s  (goal >= 100,000)")
+    print(f"peak RSS of `enrich scan` + readers      {med(peak_rss) / 2**20:7.1f} MB  (max {max(peak_rss) / 2**20:.1f}; goal <= 200)")
+
+
+if __name__ == "__main__":
+    main()
