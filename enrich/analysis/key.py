@@ -71,7 +71,7 @@ def key_scores(chroma: np.ndarray, profile: str) -> np.ndarray:
     return scores
 
 
-def estimate_key(chroma: np.ndarray, profile: str = "edma") -> Key:
+def estimate_key(chroma: np.ndarray, profile: str = "temperley") -> Key:
     """The best-correlating key; confidence grows with its correlation and its lead over the runner-up."""
     chroma = np.asarray(chroma, dtype=np.float64)
     if chroma.shape != (12,) or not np.all(np.isfinite(chroma)) or chroma.max() - chroma.min() <= 1e-12:
