@@ -213,3 +213,10 @@ def test_a_three_hour_file_costs_only_its_excerpts(tmp_path):
     assert elapsed < 10.0
     capped = analyse(str(path), AnalysisConfig(excerpt=False, max_seconds=120.0))
     assert capped.seconds == pytest.approx(120.0, abs=0.1)
+
+
+def test_a_pipe_is_refused_rather_than_waited_on(tmp_path):
+    fifo = tmp_path / "stream.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AnalysisError, match="not a regular file"):
+        decode_all(fifo)

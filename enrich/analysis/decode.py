@@ -12,6 +12,7 @@ gives the downmix the other features use.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,12 +75,14 @@ def plan_windows(duration: float, *, excerpt: bool, windows: int, seconds: float
 def decode(path: str, *, sr: int, excerpt: bool, windows: int, seconds: float, max_seconds: float) -> Audio:
     """Decode the windows of ``path`` that analysis needs. Raises AnalysisError with a one-line reason."""
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
     except FileNotFoundError:
         raise AnalysisError(path, "file is gone (deleted or moved since the scan)") from None
     except OSError as exc:
         raise AnalysisError(path, f"cannot read the file: {exc.strerror}") from exc
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise AnalysisError(path, "not a regular file (a pipe, device or folder)")
+    if info.st_size == 0:
         raise AnalysisError(path, "empty file (0 bytes)")
     plan = dict(excerpt=excerpt, windows=windows, seconds=seconds, max_seconds=max_seconds)
     try:
