@@ -1,0 +1,192 @@
+"""`enrich analyze` end to end: real files, the real scan, a real SQLite file, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import mutagen
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import REPO, run_enrich
+from tests.test_analysis_audio import music, write_audio
+
+TRUTH = {"a.flac": (96, "D", "minor"), "b.m4a": (128, "G", "major"), "c.mp3": (174, "A#", "minor"),
+         "d.ogg": (110, "E", "major")}
+
+
+@pytest.fixture
+def library(tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for name, (tempo, key, mode) in TRUTH.items():
+        write_audio(folder / name, music(seconds=14, sr=44100, tempo=tempo, key=key, mode=mode, stereo=True), 44100)
+    sf.write(folder / "silence.wav", np.zeros((44100 * 6, 2), dtype=np.float32), 44100)
+    return folder
+
+
+def db_rows(db, sql, params=()):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def analyze(db, *args, **kw):
+    return run_enrich("analyze", "--db", str(db), *args, **kw)
+
+
+def test_analyse_a_library_then_only_what_changed(tmp_path, library):
+    db = tmp_path / "lib.db"
+    first = analyze(db, str(library), "--json", "--workers", "2")
+    assert first.returncode == 1, first.stderr  # the silent file failed, the rest did not
+    report = json.loads(first.stdout)
+    assert report["analysed"] == 4 and report["to_analyse"] == {"new": 5}
+    assert report["failed"] == [{"item": str(library / "silence.wav"), "error": "digital silence: nothing to analyse"}]
+    rows = db_rows(db, "SELECT t.path, f.tempo, f.key_pc, f.mode, f.camelot, f.loudness, f.version, length(f.vector)"
+                       " FROM features f JOIN tracks t ON t.id = f.track_id")
+    names = json.loads(db_rows(db, "SELECT names FROM feature_sets")[0][0])
+    assert len(rows) == 4
+    for path, tempo, key_pc, mode, camelot, loudness, version, vector_bytes in rows:
+        want_tempo, want_key, want_mode = TRUTH[os.path.basename(path)]
+        assert abs(tempo / want_tempo - 1) < 0.02
+        assert ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][key_pc] == want_key and mode == want_mode
+        assert camelot[-1] == ("A" if mode == "minor" else "B")
+        assert -40 < loudness < 0 and version >= 1 and vector_bytes == 4 * len(names)
+    assert db_rows(db, "SELECT error FROM analysis_failures") == [("digital silence: nothing to analyse",)]
+
+    again = analyze(db, str(library), "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["analysed"] == 0 and report["to_analyse"] == {} and report["remembered_failures"] == 1
+
+    # A changed file (new audio, new size and mtime) is analysed again; so is the failure, with --retry-failed.
+    write_audio(library / "a.flac", music(seconds=14, sr=44100, tempo=140, key="F", mode="major", stereo=True), 44100)
+    changed = analyze(db, str(library), "--json", "--retry-failed")
+    report = json.loads(changed.stdout)
+    assert report["to_analyse"] == {"changed": 1, "retry": 1} and report["analysed"] == 1
+    tempo = db_rows(db, "SELECT f.tempo FROM features f JOIN tracks t ON t.id = f.track_id WHERE t.path LIKE '%a.flac'")
+    assert abs(tempo[0][0] / 140 - 1) < 0.02
+
+    # Tracks analysed with an older feature set are redone.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE features SET version = version - 1")
+    redo = analyze(db, str(library), "--json", "--no-scan")
+    report = json.loads(redo.stdout)
+    assert report["to_analyse"] == {"older version": 4} and report["analysed"] == 4
+
+
+def test_dry_run_says_what_and_how_long_and_writes_nothing(tmp_path, library):
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(library)).returncode == 0
+    before = db_rows(db, "SELECT COUNT(*) FROM runs")
+    dry = analyze(db, str(library), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "5 to analyse (5 new)" in dry.stdout and "estimated time" in dry.stdout
+    assert str(library / "a.flac") in dry.stdout
+    assert db_rows(db, "SELECT COUNT(*) FROM runs") == before
+    assert db_rows(db, "SELECT COUNT(*) FROM features") == [(0,)]
+    as_json = json.loads(analyze(db, str(library), "--dry-run", "--json").stdout)
+    assert as_json["estimate_seconds"] > 0 and len(as_json["would_analyse"]) == 5
+
+
+def test_a_file_deleted_after_the_scan_is_one_clear_failure(tmp_path, library):
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(library)).returncode == 0
+    os.unlink(library / "b.m4a")
+    result = analyze(db, str(library), "--no-scan")
+    assert result.returncode == 1
+    assert f"{library / 'b.m4a'}: file is gone (deleted or moved since the scan)" in result.stdout
+    assert "3 analysed, 2 failed" in result.stdout
+
+
+def test_write_tags_puts_bpm_and_key_in_the_files_and_does_not_cause_reanalysis(tmp_path, library):
+    db = tmp_path / "lib.db"
+    result = analyze(db, str(library), "--write-tags", "--json")
+    assert json.loads(result.stdout)["tags_written"] == 4, result.stderr
+    flac = mutagen.File(library / "a.flac")
+    assert flac["BPM"] == ["96"] and flac["INITIALKEY"] == ["Dm"]
+    mp4 = mutagen.File(library / "b.m4a")
+    assert mp4["tmpo"] == [128]
+    again = json.loads(analyze(db, str(library), "--json").stdout)
+    assert again["scan"]["changed"] == 4 and again["to_analyse"] == {}  # rescanned for the tags, not reanalysed
+
+
+def test_sigkill_part_way_then_resume(tmp_path):
+    """Kill -9 the command while it works; the rerun resumes the same run and redoes nothing finished."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(30):
+        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=80 + 3 * i, seed=i), 44100)
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
+                             str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            done = db_rows(db, "SELECT COUNT(*) FROM features")[0][0]
+        except sqlite3.OperationalError:
+            done = 0
+        if done >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    helpers = descendants(proc.pid)  # the fork server and the analysis process
+    assert helpers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    before = dict(db_rows(db, "SELECT track_id, analyzed_at FROM features"))
+    assert 3 <= len(before) < 30
+    run_id, status = db_rows(db, "SELECT id, status FROM runs WHERE command = 'analyze'")[0]
+    assert status == "running"  # killed: nobody could mark it
+
+    resumed = analyze(db, "--no-scan", "--json", str(folder))
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["resumed"] is True and report["run_id"] == run_id
+    assert report["analysed"] == 30 - len(before)
+    after = dict(db_rows(db, "SELECT track_id, analyzed_at FROM features"))
+    assert len(after) == 30 and all(after[t] == at for t, at in before.items())  # nothing finished was redone
+    assert db_rows(db, "SELECT status FROM runs WHERE id = ?", (run_id,)) == [("done",)]
+    # No helper process of the killed command outlived it for long.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(running(pid) for pid in helpers):
+        time.sleep(0.1)
+    assert not any(running(pid) for pid in helpers)
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return found
+    for child in children:
+        found += [child, *descendants(child)]
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_help_and_no_librosa_on_the_way_in():
+    result = run_enrich("analyze", "--help")
+    assert result.returncode == 0 and "--write-tags" in result.stdout and "--dry-run" in result.stdout
+    probe = subprocess.run([sys.executable, "-c", "import sys, enrich.cli.analyze, enrich.pipeline.analyze;"
+                            " print('librosa' in sys.modules)"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert probe.stdout.strip() == "False", probe.stderr
