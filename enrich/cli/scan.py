@@ -33,15 +33,17 @@ def render(data: dict) -> str:
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--leave-roots/--stay-in-roots", default=None,
+              help="Follow symbolic links that lead outside the PATHs [default: scan.leave_roots, off].")
 @common_options
 @long_options
-def command(app, paths, dry_run, resume, workers):
+def command(app, paths, leave_roots, dry_run, resume, workers):
     """Read tags and audio properties of the audio files under PATHs (default:
     paths.library from the config) into the database. Only new and changed files
     are read; files gone from disk are marked missing, never deleted."""
     report: ScanReport = app.run(scan(
         app.config, list(paths) or list(app.config.paths.library),
-        dry_run=dry_run, resume=resume, workers=workers, progress=app.progress,
+        dry_run=dry_run, resume=resume, workers=workers, progress=app.progress, leave_roots=leave_roots,
     ))
     app.emit(report.to_dict(), render)
     exit_for(len(report.failed))

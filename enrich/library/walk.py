@@ -145,6 +145,8 @@ def walk(
                         result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
                         continue
                 else:
+                    if not entry.is_dir(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() not in wanted:
+                        continue  # not audio: no stat needed (the type comes with the listing)
                     st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # deleted while we listed: it is simply not there

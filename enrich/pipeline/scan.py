@@ -69,14 +69,19 @@ async def scan(
     progress: Progress | None = None,
     read: str = DEFAULT_READ,
     clock: Callable[[], float] = time.time,
+    leave_roots: bool | None = None,
 ) -> ScanReport:
-    """Scan ``paths`` into the database of ``config``; see the module docstring."""
+    """Scan ``paths`` into the database of ``config``; see the module docstring.
+
+    ``leave_roots`` overrides scan.leave_roots (follow links out of the roots);
+    ``read`` names the function the reader processes call for each file.
+    """
     if not paths:
         raise UsageError("no folder to scan: give one or more PATHs, or set paths.library in the config")
     progress = progress or NoProgress()
     started = time.monotonic()
     roots = resolve_roots(paths)
-    walked = await walk_roots(config, roots, progress)
+    walked = await walk_roots(config, roots, progress, config.scan.leave_roots if leave_roots is None else leave_roots)
     report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
     report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
     report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]
@@ -126,7 +131,7 @@ async def scan(
     return report
 
 
-async def walk_roots(config: Config, roots: list[str], progress: Progress) -> Walked:
+async def walk_roots(config: Config, roots: list[str], progress: Progress, leave_roots: bool) -> Walked:
     loop = asyncio.get_running_loop()
     progress.start("listing", None)
 
@@ -135,7 +140,7 @@ async def walk_roots(config: Config, roots: list[str], progress: Progress) -> Wa
 
     walked = await asyncio.to_thread(
         walk, roots, extensions=config.scan.extensions, follow_symlinks=config.scan.follow_symlinks,
-        leave_roots=config.scan.leave_roots, on_file=found,
+        leave_roots=leave_roots, on_file=found,
     )
     await asyncio.sleep(0)  # let the last advance land before the stage ends
     progress.finish()
