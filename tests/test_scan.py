@@ -299,3 +299,16 @@ def test_cli_read_only_database_location(library, tmp_path, what):
         assert (db.read_bytes() if db.exists() else None) == before
     finally:
         folder.chmod(0o755)
+
+
+def test_cli_links_out_of_the_roots_only_with_leave_roots(library, tmp_path):
+    music, manifest = library
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copyfile(music / manifest[0]["path"], outside / "far.mp3")
+    (music / "far").symlink_to(outside)
+    db = tmp_path / "lib.db"
+    stay = json.loads(run_enrich("scan", "--db", str(db), "--json", str(music)).stdout)
+    assert stay["new"] == len(manifest) and "outside" in stay["skipped"][0]["reason"]
+    leave = json.loads(run_enrich("scan", "--db", str(db), "--json", "--leave-roots", str(music)).stdout)
+    assert (leave["new"], leave["read"]) == (1, 1) and str(music.resolve() / "far/far.mp3") in rows(db)
