@@ -165,11 +165,13 @@ class Reader:
     def __init__(self, read: str, timeout: float, memory_mb: int, grace: float = GRACE):
         self.read, self.timeout, self.memory_mb, self.grace = read, timeout, memory_mb, grace
         self.proc: asyncio.subprocess.Process | None = None
+        self.inbox = bytearray()  # bytes received and not yet parsed
 
     async def start(self) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.inbox = bytearray()
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "enrich.library.reader", self.read, repr(self.timeout), str(self.memory_mb),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
@@ -181,11 +183,21 @@ class Reader:
             raise ReaderFailed(f"tag reader process could not start ({exit_text(code)})") from None
 
     async def receive(self, deadline: float) -> dict:
+        """The next message; waits (at most ``deadline`` seconds) only when none is buffered."""
         assert self.proc and self.proc.stdout
-        async with asyncio.timeout(deadline):  # cheaper than wait_for: no task per message
-            header = await self.proc.stdout.readexactly(HEADER.size)
-            body = await self.proc.stdout.readexactly(HEADER.unpack(header)[0])
-        return pickle.loads(body)
+        while True:
+            if len(self.inbox) >= HEADER.size:
+                end = HEADER.size + HEADER.unpack_from(self.inbox)[0]
+                if len(self.inbox) >= end:
+                    message = pickle.loads(memoryview(self.inbox)[HEADER.size:end])
+                    del self.inbox[:end]
+                    return message
+            # Read whatever has arrived: many results per wake-up when the parent is busy.
+            async with asyncio.timeout(deadline):
+                data = await self.proc.stdout.read(1 << 16)
+            if not data:
+                raise asyncio.IncompleteReadError(bytes(self.inbox), None)
+            self.inbox += data
 
     async def kill(self, patience: float = 0.0) -> int | None:
         """Stop the reader (after ``patience`` seconds for one already on its way out); its exit status."""
