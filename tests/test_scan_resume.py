@@ -43,20 +43,46 @@ def tracks_so_far(db) -> int:
         return 0
 
 
-@pytest.mark.slow
-def test_sigkill_part_way_then_resume(tmp_path):
-    music = tmp_path / "music"
-    generate_bulk(music, FILES, seconds=0.5)
-    db = tmp_path / "killed.db"
+@pytest.fixture(scope="module")
+def music(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("music")
+    generate_bulk(dest, FILES, seconds=0.5)
+    return dest
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for t in os.listdir(f"/proc/{pid}/task") for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+
+
+def start_and_stop(music, db, sig, **popen) -> tuple[subprocess.Popen, list[int]]:
+    """Start a scan; send ``sig`` as soon as the database holds some of its rows. Also its child pids."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "enrich", "scan", "--db", str(db), "--workers", "1", "-q", str(music)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, **popen)
     deadline = time.monotonic() + 60
     while tracks_so_far(db) == 0:
-        assert proc.poll() is None, "the scan ended before it could be killed"
+        assert proc.poll() is None, "the scan ended before it could be stopped"
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
+    readers = children(proc.pid)
+    proc.send_signal(sig)
+    return proc, readers
+
+
+def test_sigterm_stops_cleanly_as_interrupted(music, tmp_path):
+    db = tmp_path / "stopped.db"
+    proc, readers = start_and_stop(music, db, signal.SIGTERM, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "resume" in err and "Traceback" not in err
+    assert query(db, "SELECT status FROM runs") == [("interrupted",)]
+    assert readers and not any(os.path.exists(f"/proc/{pid}") and "enrich.library.reader" in
+                               open(f"/proc/{pid}/cmdline").read() for pid in readers)
+
+
+@pytest.mark.slow
+def test_sigkill_part_way_then_resume(music, tmp_path):
+    db = tmp_path / "killed.db"
+    proc, _ = start_and_stop(music, db, signal.SIGKILL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.wait()
 
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
