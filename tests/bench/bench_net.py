@@ -69,7 +69,8 @@ async def three_sources(world: World, folder: Path):
                 *(lastfm.track_top_tags(client, a.name, "Song 000") for a in arts[:300]),
                 *(claude.create_message(client, classify_body(i)) for i in range(counts["claude"])),
             )
-        return time.monotonic() - start, max(ideal.values()), fakes.violations(), ideal
+        violations = {name: fakes.violations(name) for name in rates}
+        return time.monotonic() - start, max(ideal.values()), violations, ideal
 
 
 async def warm_cache(world: World, n: int, folder: Path):

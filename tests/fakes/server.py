@@ -41,7 +41,10 @@ class FakeServices:
         self.services: dict[str, Service] = {}
         for name in NAMES:
             rate = (rates or {}).get(name)
-            rate, burst = rate if isinstance(rate, tuple) else (rate, 2.0)
+            # Real services average over a window; the default tolerance is about
+            # 100 ms of requests (at least 2), so send jitter is not a violation
+            # while a client even a few percent over the rate is caught in seconds.
+            rate, burst = rate if isinstance(rate, tuple) else (rate, max(2.0, (rate or 0) * 0.1))
             self.services[name] = Service(name, rate=rate, burst=burst, faults=(faults or {}).get(name) or Faults())
         self.apps = {
             "lastfm": lastfm.make_app(self.world, self.services["lastfm"], LASTFM_KEY, frozenset({SUSPENDED_LASTFM_KEY})),
@@ -86,12 +89,12 @@ class FakeServices:
     def config_toml(self, *, client_rates: Mapping[str, float] | None = None, extra: str = "",
                     **source_settings: Mapping[str, object]) -> str:
         """A config file pointing every source at the fakes. ``client_rates``
-        sets the client's rate per source (default: just under the fake's);
+        sets the client's rate per source (default: 1% under the fake's);
         ``source_settings`` adds keys per source, e.g. lastfm={"max_retries": 2}."""
         lines = []
         for name in NAMES:
             svc = self.services[name]
-            rate = (client_rates or {}).get(name) or (svc.rate * 0.98 if svc.rate else 1000.0)
+            rate = (client_rates or {}).get(name) or (svc.rate * 0.99 if svc.rate else 1000.0)
             table = {"base_url": self.urls[name], "rate": float(rate), "burst": 1, **(source_settings.get(name) or {})}
             lines.append(f"[sources.{name}]")
             lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
