@@ -124,6 +124,8 @@ class Writer:
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
+                if task.cancelled():
+                    raise
                 # We were cancelled while waiting: still let the writer finish its commit.
                 await task
                 raise
@@ -138,6 +140,7 @@ class Writer:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
+        specials: list = []
         try:
             while not stopping:
                 first = await self.queue.get()
@@ -170,10 +173,14 @@ class Writer:
                     await self.serve(special)
         except BaseException as exc:
             self.error = exc
+            for special in specials:  # taken off the queue but not served
+                if not special.future.done():
+                    special.future.set_exception(StoreError(f"the database writer stopped: {exc}"))
             self.fail_waiters(exc)
-            if not isinstance(exc, asyncio.CancelledError):
-                log.error("database writer failed: %s", exc)
-            raise
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            # Kept in self.error: producers and close() raise it as a StoreError.
+            log.debug("database writer failed: %s", exc)
 
     async def commit(self, groups: list[list[Op]], rows: int) -> None:
         by_sql: dict[str, list[Sequence[Any]]] = {}

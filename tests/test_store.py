@@ -1,0 +1,131 @@
+"""The SQLite file, migrations, and the one batched writer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from enrich.errors import StoreError
+from enrich.store.db import migrations, open_db
+from enrich.store.writer import Writer
+
+pytestmark = pytest.mark.anyio
+
+INSERT = "INSERT INTO runs (command, work_key, started_at, status) VALUES (?, ?, ?, 'running')"
+
+
+async def test_open_applies_every_migration_once(tmp_path):
+    db = tmp_path / "lib.db"
+    conn = await open_db(db)
+    async with conn.execute("SELECT version FROM schema_migrations ORDER BY version") as cur:
+        versions = [r[0] for r in await cur.fetchall()]
+    assert versions == [n for n, _, _ in migrations()]
+    async with conn.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    async with conn.execute("PRAGMA foreign_keys") as cur:
+        assert (await cur.fetchone())[0] == 1
+    await conn.close()
+    conn = await open_db(db)  # reopening applies nothing twice
+    async with conn.execute("SELECT COUNT(*) FROM schema_migrations") as cur:
+        assert (await cur.fetchone())[0] == len(versions)
+    await conn.close()
+
+
+async def test_a_file_that_is_not_sqlite_is_one_clear_error(tmp_path):
+    db = tmp_path / "lib.db"
+    db.write_text("these are my notes, not a database\n" * 50)
+    with pytest.raises(StoreError, match="not an SQLite database") as err:
+        await open_db(db)
+    assert str(db) in str(err.value)
+    assert db.read_text().startswith("these are my notes")  # untouched
+
+
+async def test_read_only_location_is_one_clear_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        # root ignores mode bits; /proc/self refuses new files even to root.
+        target = folder if not _can_write(folder) else Path("/proc/self")
+        with pytest.raises(StoreError, match="read-only") as err:
+            await open_db(target / "lib.db")
+        assert str(target / "lib.db") in str(err.value)
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def _can_write(folder) -> bool:
+    try:
+        (folder / "probe").write_text("x")
+        (folder / "probe").unlink()
+        return True
+    except OSError:
+        return False
+
+
+async def test_a_directory_given_as_db_is_an_error(tmp_path):
+    with pytest.raises(StoreError, match="directory"):
+        await open_db(tmp_path)
+
+
+async def test_writer_batches_rows_into_few_transactions(tmp_path):
+    conn = await open_db(tmp_path / "lib.db")
+    async with Writer(conn, batch_size=500, flush_interval=5) as writer:
+        for i in range(2000):
+            await writer.put(INSERT, ("scan", f"k{i}", float(i)))
+    assert writer.stats.rows == 2000
+    assert writer.stats.transactions <= 5  # 2000 rows / 500 per batch, never one per row
+    async with conn.execute("SELECT COUNT(*) FROM runs") as cur:
+        assert (await cur.fetchone())[0] == 2000
+    await conn.close()
+
+
+async def test_writer_flushes_partial_batch_after_interval(tmp_path):
+    conn = await open_db(tmp_path / "lib.db")
+    async with Writer(conn, batch_size=10_000, flush_interval=0.05) as writer:
+        await writer.put(INSERT, ("scan", "one", 1.0))
+        await asyncio.sleep(0.3)
+        async with conn.execute("SELECT COUNT(*) FROM runs") as cur:
+            assert (await cur.fetchone())[0] == 1
+    await conn.close()
+
+
+async def test_a_group_commits_together_or_not_at_all(tmp_path):
+    conn = await open_db(tmp_path / "lib.db")
+    writer = Writer(conn, batch_size=100, flush_interval=0.01)
+    with pytest.raises(StoreError, match="NOT NULL"):
+        async with writer:
+            await writer.put_group([(INSERT, ("scan", "a", 1.0)), (INSERT, ("scan", "b", 2.0))])
+            await writer.flush()
+            # The second statement violates a constraint: the whole batch rolls back.
+            await writer.put_group([(INSERT, ("scan", "c", 3.0)), (INSERT, ("scan", None, 4.0))])
+            await writer.flush()
+    async with conn.execute("SELECT work_key FROM runs ORDER BY id") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["a", "b"]
+    await conn.close()
+
+
+async def test_call_returns_result_in_queue_order(tmp_path):
+    conn = await open_db(tmp_path / "lib.db")
+    async with Writer(conn, batch_size=1000, flush_interval=5) as writer:
+        await writer.put(INSERT, ("scan", "first", 1.0))
+        rowid = await writer.execute(INSERT, ("scan", "second", 2.0))
+        assert rowid == 2  # the queued row was committed before the call ran
+    await conn.close()
+
+
+async def test_close_commits_what_is_queued(tmp_path):
+    db = tmp_path / "lib.db"
+    conn = await open_db(db)
+    writer = Writer(conn, batch_size=10_000, flush_interval=60)
+    await writer.__aenter__()
+    for i in range(100):
+        await writer.put(INSERT, ("scan", f"k{i}", 0.0))
+    await writer.close()
+    await conn.close()
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 100
