@@ -51,10 +51,12 @@ def block_powers(segment: np.ndarray, sr: int) -> np.ndarray:
     block, step = int(round(BLOCK * sr)), int(round(STEP * sr))
     if segment.shape[1] < block:
         return np.zeros(0)
-    filtered = signal.sosfilt(k_weighting(sr), segment.astype(np.float64), axis=1)
-    gains = channel_gains(segment.shape[0])
-    weighted = (filtered ** 2 * gains[:, None]).sum(axis=0)
-    cumulative = np.concatenate([[0.0], np.cumsum(weighted)])
+    # float32 filtering is twice as fast and far inside the 0.1 LU the standard asks for;
+    # the running sum is float64 so hours of blocks do not lose precision.
+    filtered = signal.sosfilt(k_weighting(sr).astype(np.float32), segment.astype(np.float32, copy=False), axis=1)
+    gains = channel_gains(segment.shape[0]).astype(np.float32)
+    weighted = (filtered * filtered * gains[:, None]).sum(axis=0)
+    cumulative = np.concatenate([[0.0], np.cumsum(weighted, dtype=np.float64)])
     starts = np.arange(0, segment.shape[1] - block + 1, step)
     return (cumulative[starts + block] - cumulative[starts]) / block
 

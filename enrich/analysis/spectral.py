@@ -1,4 +1,4 @@
-"""Spectral shape and timbre, frame by frame from the shared spectrum, summarised as mean and spread."""
+"""Spectral shape and timbre from the shared spectrum's sampled frames, summarised as mean and spread."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ def rolloff(spectrum: Spectrum, share: float = ROLLOFF) -> np.ndarray:
 
 def flatness(spectrum: Spectrum) -> np.ndarray:
     """Geometric over arithmetic mean of each voiced frame's power: 1 for noise, near 0 for tones."""
-    power = np.maximum(spectrum.power[:, _voiced(spectrum)], EPS)
+    power = np.maximum(spectrum.sampled_power[:, _voiced(spectrum)], EPS)
     return np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0)
 
 
 def mfcc(spectrum: Spectrum, n: int = N_MFCC) -> np.ndarray:
     """Cepstral coefficients (n x voiced frames) of the log-mel bands."""
-    log_mel = spectrum.log_mel[:, _voiced(spectrum)]
+    log_mel = spectrum.sampled_log_mel[:, _voiced(spectrum)]
     return dct(log_mel, type=2, axis=0, norm="ortho")[:n]
 
 
