@@ -78,6 +78,7 @@ def make_private_dir(path: Path) -> None:
 class DiskCache:
     def __init__(self, cache_dir: Path):
         self.root = http_dir(cache_dir)
+        self._root = str(self.root)
         self.writable = True
         self.notice: str | None = None
         try:
@@ -86,9 +87,10 @@ class DiskCache:
         except OSError as exc:
             self._give_up(exc)
 
-    def path(self, source: str, key: str) -> Path:
+    def path(self, source: str, key: str) -> str:
         h = key_hash(key)
-        return self.root / source / h[:2] / f"{h}.json"
+        # Plain strings: this runs on every lookup, and pathlib costs more.
+        return os.path.join(self._root, source, h[:2], h + ".json")
 
     async def get(self, source: str, key: str) -> Entry | None:
         raw = await _read_whole(self.path(source, key))
@@ -102,9 +104,10 @@ class DiskCache:
         if not self.writable:
             return
         final = self.path(entry.source, entry.key)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
+        folder, name = os.path.split(final)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
         try:
-            await aiofiles.os.makedirs(final.parent, mode=0o700, exist_ok=True)
+            await aiofiles.os.makedirs(folder, mode=0o700, exist_ok=True)
             async with aiofiles.open(tmp, "wb", opener=_private_opener) as fh:
                 await fh.write(encode(entry))
             await aiofiles.os.replace(tmp, final)
@@ -134,7 +137,7 @@ class DiskCache:
             self._give_up(exc)
 
 
-def _read_file(path: Path) -> bytes | None:
+def _read_file(path: str) -> bytes | None:
     try:
         with open(path, "rb") as fh:
             return fh.read()

@@ -75,13 +75,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def public_url(url: str, params: Mapping[str, Any] | None = None) -> str:
     """The URL with its query sorted and every secret parameter left out."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    query += [(k, str(v)) for k, v in (params or {}).items()]
-    query = sorted((k, v) for k, v in query if k.lower() not in SECRET_PARAMS)
-    return urllib.parse.urlunsplit(
-        (parts.scheme, parts.netloc.lower(), parts.path, urllib.parse.urlencode(query), "")
-    )
+    url = url.partition("#")[0]
+    base, _, query = url.partition("?")
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True) if query else []
+    if params:
+        pairs.extend((k, str(v)) for k, v in params.items())
+    pairs = sorted(p for p in pairs if p[0].lower() not in SECRET_PARAMS)
+    scheme, sep, rest = base.partition("://")
+    host, slash, path = rest.partition("/")
+    base = f"{scheme}{sep}{host.lower()}{slash}{path}"
+    return f"{base}?{urllib.parse.urlencode(pairs)}" if pairs else base
 
 
 def request_key(method: str, url: str, params: Mapping[str, Any] | None, body: Any) -> str:
