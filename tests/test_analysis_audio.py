@@ -74,7 +74,7 @@ def decode_all(path, sr=22050, **plan):
     (240.0, True, [Window(25.0, 30.0), Window(105.0, 30.0), Window(185.0, 30.0)]),
     (10800.0, True, [Window(1785.0, 30.0), Window(5385.0, 30.0), Window(8985.0, 30.0)]),
     (240.0, False, [Window(0.0, 240.0)]),
-    (10800.0, False, [Window(0.0, 600.0)]),  # capped
+    (10800.0, False, [Window(0.0, 600.0)]),  # capped at max_seconds
 ])
 def test_plan_windows(duration, excerpt, expected):
     assert plan_windows(duration, excerpt=excerpt, windows=3, seconds=30.0, max_seconds=600.0) == expected

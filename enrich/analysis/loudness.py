@@ -53,9 +53,14 @@ def block_powers(segment: np.ndarray, sr: int) -> np.ndarray:
         return np.zeros(0)
     # float32 filtering is twice as fast and far inside the 0.1 LU the standard asks for;
     # the running sum is float64 so hours of blocks do not lose precision.
-    filtered = signal.sosfilt(k_weighting(sr).astype(np.float32), segment.astype(np.float32, copy=False), axis=1)
-    gains = channel_gains(segment.shape[0]).astype(np.float32)
-    weighted = (filtered * filtered * gains[:, None]).sum(axis=0)
+    # One channel at a time, so eight channels cost no more memory than one.
+    sos = k_weighting(sr).astype(np.float32)
+    weighted = np.zeros(segment.shape[1], dtype=np.float32)
+    for channel, gain in zip(segment, channel_gains(segment.shape[0])):
+        if gain:
+            filtered = signal.sosfilt(sos, channel.astype(np.float32, copy=False))
+            filtered *= filtered
+            weighted += np.float32(gain) * filtered
     cumulative = np.concatenate([[0.0], np.cumsum(weighted, dtype=np.float64)])
     starts = np.arange(0, segment.shape[1] - block + 1, step)
     return (cumulative[starts + block] - cumulative[starts]) / block

@@ -16,7 +16,7 @@ class AnalysisConfig:
     excerpt: bool = True
     excerpt_windows: int = 3
     excerpt_seconds: float = 30.0
-    max_seconds: float = 600.0
+    max_seconds: float = 240.0
     timeout: float = 120.0
     max_tasks_per_worker: int = 200
     key_profile: str = "temperley"

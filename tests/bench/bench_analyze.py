@@ -124,10 +124,12 @@ async def run_pool(workers: int, paths: list[str], settings, max_tasks: int = 20
 def bench_scaling(paths: list[str], repeats: int) -> None:
     settings = AnalysisConfig()
     rates = {1: [], 2: []}
+    busy = {1: [], 2: []}  # worker CPU seconds per wall second: 2.0 means two whole cores were ours
     for _ in range(repeats):
         for workers in (1, 2):
-            elapsed, _ = asyncio.run(run_pool(workers, paths, settings))
+            elapsed, stats = asyncio.run(run_pool(workers, paths, settings))
             rates[workers].append(len(paths) / elapsed)
+            busy[workers].append(stats.cpu_seconds / elapsed)
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     load = os.getloadavg()
     print(f"2. Pool throughput over {len(paths)} files of 60 s (median of {repeats}; includes worker start-up)")
@@ -135,6 +137,8 @@ def bench_scaling(paths: list[str], repeats: int) -> None:
     print(f"   2 workers {two:6.2f} files/s   {['%.2f' % r for r in rates[2]]}")
     print(f"   2 / 1 = {two / one:.2f} x (goal >= 1.7); load average now {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
           f" on {os.cpu_count()} cores")
+    print(f"   cores the workers actually got (CPU s per wall s): 1 worker {statistics.median(busy[1]):.2f},"
+          f" 2 workers {statistics.median(busy[2]):.2f}")
 
 
 def rss_mb(pid: int) -> float:
