@@ -190,3 +190,9 @@ def test_help_and_no_librosa_on_the_way_in():
                             " print('librosa' in sys.modules)"], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO)})
     assert probe.stdout.strip() == "False", probe.stderr
+
+
+def test_a_missing_folder_is_reported_and_fails_the_run(tmp_path):
+    result = analyze(tmp_path / "lib.db", str(tmp_path / "no-such-folder"))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'no-such-folder'}: folder does not exist" in result.stdout

@@ -50,6 +50,9 @@ def render(data: dict) -> str:
     if data["failed"]:
         lines.append(f"failed ({len(data['failed'])}):")
         lines += [f"  {f['item']}: {f['error']}" for f in data["failed"]]
+    if data["scan_failed"]:
+        lines.append(f"scan failed on ({len(data['scan_failed'])}):")
+        lines += [f"  {f['item']}: {f['error']}" for f in data["scan_failed"]]
     return "\n".join(lines)
 
 
@@ -71,4 +74,4 @@ def command(app, paths, retry_failed, write_tags, scan_first, dry_run, resume, w
         write_tags=write_tags, scan_first=scan_first, progress=app.progress,
     ))
     app.emit(report.to_dict(), render)
-    exit_for(len(report.failed))
+    exit_for(len(report.failed) + len(report.scan_failed))

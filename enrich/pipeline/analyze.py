@@ -55,6 +55,7 @@ class AnalyzeReport:
     run_id: int | None = None
     resumed: bool = False
     scan: dict | None = None
+    scan_failed: list[dict] = field(default_factory=list)  # {"item", "error"} from the scan step
     tracks: int = 0  # present tracks under the roots
     to_analyse: dict = field(default_factory=dict)  # reason -> count
     remembered_failures: int = 0  # skipped: failed before in the same file state
@@ -118,6 +119,7 @@ async def analyze(
         report.scan = {k: v for k, v in scanned.to_dict().items() if k in
                        ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
         report.scan["failed"] = len(scanned.failed)
+        report.scan_failed = scanned.failed
 
     if dry_run:
         await plan_dry_run(config, roots, retry_failed, n_workers, report)
