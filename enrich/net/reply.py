@@ -25,6 +25,15 @@ class Reply:
     fetched_at: float  # wall-clock seconds
     from_cache: bool = False
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
+    _memo: tuple = field(default=(None, None), repr=False, compare=False)  # (parse fn, its result)
+
+    def parsed(self, parse):
+        """``parse(self)``, computed once per parse function (checked() already ran it)."""
+        fn, value = self._memo
+        if fn is not parse:
+            value = parse(self)
+            self._memo = (parse, value)
+        return value
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -82,7 +91,7 @@ def checked(classify, parse):
         verdict = classify(reply)
         if verdict.kind is Kind.OK:
             try:
-                parse(reply)
+                reply.parsed(parse)
             except BadReply as exc:
                 if reply.json_or_none() is None and reply.headers.get("content-type", "").find("jsonl") < 0:
                     return Verdict(Kind.RETRY, exc.reason, bad=True)

@@ -238,7 +238,7 @@ async def create_message(client, body: dict, *, cache_key: str | None = None, ca
     reply = await client.fetch(SOURCE, MESSAGES, method="POST", json=body, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what,
                                cache=cache, cache_key=cache_key)
-    return parse(reply)
+    return reply.parsed(parse)
 
 
 async def create_batch(client, requests: list[dict], *, what: str = "batch") -> str:
@@ -249,14 +249,14 @@ async def create_batch(client, requests: list[dict], *, what: str = "batch") -> 
     parse = lambda r: parse_batch(r.json())  # noqa: E731
     reply = await client.fetch(SOURCE, BATCHES, method="POST", json={"requests": requests}, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what, cache=False)
-    return parse(reply).id
+    return reply.parsed(parse).id
 
 
 async def get_batch(client, batch_id: str) -> Batch:
     parse = lambda r: parse_batch(r.json())  # noqa: E731
     reply = await client.fetch(SOURCE, f"{BATCHES}/{batch_id}", headers=headers(client), key_header="x-api-key",
                                classify=checked(classify, parse), what=f"batch {batch_id}", cache=False)
-    return parse(reply)
+    return reply.parsed(parse)
 
 
 async def batch_results(client, batch: Batch) -> list[dict]:
@@ -266,4 +266,4 @@ async def batch_results(client, batch: Batch) -> list[dict]:
     parse = lambda r: parse_results(r.text())  # noqa: E731
     reply = await client.fetch(SOURCE, batch.results_url, headers=headers(client), key_header="x-api-key",
                                classify=checked(classify, parse), what=f"batch {batch.id} results", cache=False)
-    return parse(reply)
+    return reply.parsed(parse)

@@ -247,9 +247,12 @@ def parse(method: str, body: Any, what: str = "") -> Any:
 async def call(client, method: str, what: str, parse_fn, **params) -> Any:
     """One API call through the shared client; the key is added by the client."""
     query = {"method": method, "format": "json", **{k: v for k, v in params.items() if v is not None}}
+    def parse(reply):
+        return parse_fn(reply.json(what))
+
     reply = await client.fetch(SOURCE, PATH, params=query, key_param="api_key",
-                               classify=checked(classify, lambda r: parse_fn(r.json())), what=what)
-    return parse_fn(reply.json(what))
+                               classify=checked(classify, parse), what=what)
+    return reply.parsed(parse)
 
 
 async def track_top_tags(client, artist: str, track: str, *, mbid: str | None = None) -> TagList:

@@ -142,10 +142,12 @@ async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres",
     params = {"fmt": "json"}
     if inc:
         params["inc"] = "+".join(inc)
-    parse = lambda b: parse_lookup(b, mbid)  # noqa: E731
+    def parse(reply):
+        return parse_lookup(reply.json(what), mbid)
+
     reply = await client.fetch(SOURCE, f"/ws/2/{entity}/{mbid}", params=params,
-                               classify=checked(classify, lambda r: parse(r.json())), what=what)
-    return parse(reply.json(what))
+                               classify=checked(classify, parse), what=what)
+    return reply.parsed(parse)
 
 
 async def search_artists(client, names: list[str], limit: int = 25) -> list[dict]:
@@ -156,7 +158,9 @@ async def search_artists(client, names: list[str], limit: int = 25) -> list[dict
     if not query:
         raise SourceError(SOURCE, "blank search", what=what)
     limit = max(1, min(100, int(limit)))
-    parse = lambda b: parse_search(b, "artist")  # noqa: E731
+    def parse(reply):
+        return parse_search(reply.json(what), "artist")
+
     reply = await client.fetch(SOURCE, "/ws/2/artist", params={"query": query, "limit": limit, "fmt": "json"},
-                               classify=checked(classify, lambda r: parse(r.json())), what=what)
-    return parse(reply.json(what))
+                               classify=checked(classify, parse), what=what)
+    return reply.parsed(parse)
