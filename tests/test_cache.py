@@ -143,7 +143,9 @@ async def test_offline_answers_from_the_cache_only_whatever_its_age(tmp_path):
         async with open_client(config) as client:
             online = await lastfm.artist_top_tags(client, "Portishead")
         fakes.reset_counters()
-        async with open_client(config, offline=True, clock=clock_at(time.time() + 400 * DAY)) as client:
+        keyless = fakes.load_config(tmp_path, keys=False)  # offline needs no keys
+        async with open_client(keyless, offline=True, clock=clock_at(time.time() + 400 * DAY)) as client:
+            assert client.is_available("lastfm") and client.is_available("claude")
             assert await lastfm.artist_top_tags(client, "Portishead") == online
             start = time.monotonic()
             with pytest.raises(SourceUnavailable, match="offline; not in cache"):
