@@ -25,6 +25,7 @@ source and the item, so a run records it and goes on):
 - ``SourceUnavailable``: the source is off for this run (disabled, no API key,
   bad or suspended key, circuit breaker open, asked to wait too long) or,
   offline, the answer is not in the cache. ``client.why_unavailable(name)``.
+  Cached answers are served even for a source that is off; offline needs no keys.
 - ``BadReply``: the reply was malformed (HTML, truncated, wrong shape, huge).
 - ``SourceError``: transient failures went on after max_retries.
 
@@ -39,6 +40,14 @@ replies for negative_ttl_days, errors never. The key is method + URL (secrets
 removed) + body hash, or ``cache_key=`` given by the caller (used for Claude
 classifications). ``offline=True`` (or [http] offline) answers from the cache
 only, whatever its age; a miss is SourceUnavailable("offline; not in cache").
+
+Identical requests in flight at once are sent once and share the answer.
+Redirects are followed by hand for GETs to the same host only (MusicBrainz
+merged ids), each hop taking its own rate token; replies over [http]
+max_body_mb are refused. Settings: [http] (contact, offline, max_body_mb,
+backoff_base, backoff_cap, max_wait, default_pause, cache_max_mb) and
+[sources.NAME] (rate, burst, concurrency, timeout, ttl_days, negative_ttl_days,
+max_retries, breaker_threshold, api_key; Claude prices for claude.cost()).
 
 Time and randomness are injectable: ``open_client(config, clock=Clock(...))``.
 """
