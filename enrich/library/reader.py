@@ -7,13 +7,15 @@ its children. Each reader is ``python -m enrich.library.reader``, talking over
 its stdin/stdout in length-prefixed pickles:
 
     parent -> reader   a list of paths
-    reader -> parent   one result dict per path, in order
+    reader -> parent   lists of result dicts, in order: every FLUSH_EVERY files,
+                       at least every FLUSH_SECONDS, and at the end of the list
 
 A reader caps each read with SIGALRM (``read_timeout``) and its address space
 with RLIMIT_AS (``read_memory_mb``). The parent's watchdog kills a reader that
-sends nothing for longer than the time cap plus a grace period; a reader that
-dies (killed, crashed, out of memory) costs only the file it was on, and a new
-reader takes the rest of the chunk.
+sends nothing for longer than the time cap plus a grace period. When a reader
+is lost (stuck, killed, crashed, out of memory), the files it had not reported
+go to a new reader one at a time, so the file at fault is found and costs only
+itself.
 
 Results come back chunk by chunk in the order of the paths given, so a scan
 that is stopped and resumed writes its rows in the same order as one that is not.
@@ -29,6 +31,7 @@ import pickle
 import signal
 import struct
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
@@ -38,6 +41,9 @@ HEADER = struct.Struct(">I")
 # Extra seconds the parent allows over the reader's own cap, and for a reader to start.
 GRACE = 5.0
 STARTUP = 30.0
+# Results a reader gathers before sending: fewer, larger messages cost the parent less.
+FLUSH_EVERY = 32
+FLUSH_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +122,23 @@ def serve(read: str, timeout: float, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    send(outbox, {"ready": True})
+    send(outbox, [])  # ready: imported and capped
     while True:
         header = inbox.read(HEADER.size)
         if len(header) < HEADER.size:
             return
         paths = pickle.loads(inbox.read(HEADER.unpack(header)[0]))
+        done, last_sent = [], time.monotonic()
         for path in paths:
-            send(outbox, read_one(path, read_fn, timeout, memory_mb))
+            done.append(read_one(path, read_fn, timeout, memory_mb))
+            if len(done) >= FLUSH_EVERY or time.monotonic() - last_sent >= FLUSH_SECONDS:
+                send(outbox, done)
+                done, last_sent = [], time.monotonic()
+        if done:
+            send(outbox, done)
 
 
-def send(outbox, message: dict) -> None:
+def send(outbox, message: list[dict]) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     outbox.write(HEADER.pack(len(data)) + data)
     outbox.flush()
@@ -177,12 +189,12 @@ class Reader:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )
         try:
-            await self.receive(STARTUP)  # {"ready": True} once imported and capped
+            await self.receive(STARTUP)  # an empty list once imported and capped
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionResetError):
             code = await self.kill(patience=2.0)
             raise ReaderFailed(f"tag reader process could not start ({exit_text(code)})") from None
 
-    async def receive(self, deadline: float) -> dict:
+    async def receive(self, deadline: float) -> list[dict]:
         """The next message; waits (at most ``deadline`` seconds) only when none is buffered."""
         assert self.proc and self.proc.stdout
         while True:
@@ -227,34 +239,47 @@ class Reader:
     async def read_chunk(self, paths: Sequence[str]) -> list[ReadResult]:
         results: list[ReadResult] = []
         pending = list(paths)
+        careful = False  # after a lost reader: one file per message until the culprit shows
         while pending:
             if self.proc is None:
                 try:
                     await self.start()
                 except ReaderFailed as exc:
                     return results + [ReadResult(p, error=str(exc)) for p in pending]
-            data = pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL)
-            assert self.proc and self.proc.stdin
-            try:
-                self.proc.stdin.write(HEADER.pack(len(data)) + data)
-                await self.proc.stdin.drain()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the reader is dead; receive() below finds out and names the file
-            while pending:
-                path = pending[0]
-                deadline = self.timeout + self.grace
-                try:
-                    results.append(ReadResult(**await self.receive(deadline)))
-                except asyncio.TimeoutError:
-                    await self.kill()
-                    results.append(lost(path, f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"))
-                except (asyncio.IncompleteReadError, ConnectionResetError):
-                    code = await self.kill(patience=2.0)  # it closed its output: let it finish dying
-                    results.append(lost(path, f"tag reader process died on this file ({exit_text(code)})"))
-                pending.pop(0)
-                if self.proc is None:
-                    break  # resend the rest to a new reader
+            batch = pending[:1] if careful else pending
+            got, failure = await self.exchange(batch)
+            results += got
+            del pending[:len(got)]
+            if failure is None:
+                continue
+            if len(got) == len(batch) - 1:
+                results.append(lost(pending.pop(0), failure))  # the one file unreported: no doubt
+                careful = False
+            else:
+                careful = True  # unreported results died with the reader: find the file one by one
         return results
+
+    async def exchange(self, batch: list[str]) -> tuple[list[ReadResult], str | None]:
+        """Send ``batch``; the results that came back, and why the reader was lost if it was."""
+        assert self.proc and self.proc.stdin
+        data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self.proc.stdin.write(HEADER.pack(len(data)) + data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader is dead; receive() finds out
+        got: list[ReadResult] = []
+        deadline = self.timeout + self.grace + FLUSH_SECONDS
+        while len(got) < len(batch):
+            try:
+                got += [ReadResult(**r) for r in await self.receive(deadline)]
+            except asyncio.TimeoutError:
+                await self.kill()
+                return got, f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"
+            except (asyncio.IncompleteReadError, ConnectionResetError):
+                code = await self.kill(patience=2.0)  # it closed its output: let it finish dying
+                return got, f"tag reader process died on this file ({exit_text(code)})"
+        return got, None
 
 
 class ReaderPool:
