@@ -1,10 +1,10 @@
 """Reading many files' tags in reader processes, each read capped in time and memory.
 
-Why processes of our own instead of ``ProcessPoolExecutor``: the parent must know
-which file a reader is on, so a reader stuck in C code is killed and only that
-file is lost; and a pool would re-import ``python -m enrich``'s main module in
-its children. Each reader is ``python -m enrich.library.reader``, talking over
-its stdin/stdout in length-prefixed pickles:
+Why processes of our own instead of ``ProcessPoolExecutor``: the parent must be
+able to kill the one reader that is stuck in C code and name the file it was on,
+without breaking the other readers' work (a pool can only be torn down whole).
+Each reader is ``python -m enrich.library.reader`` (a fresh interpreter, like a
+spawn context), talking over its stdin/stdout in length-prefixed pickles:
 
     parent -> reader   a list of paths
     reader -> parent   lists of result dicts, in order: every FLUSH_EVERY files,
