@@ -33,7 +33,7 @@ def render(report: dict) -> str:
                      f"{scan['missing']} missing, {scan['unreadable']} unreadable")
     verb = "would get genres" if report["dry_run"] else "enriched"
     lines.append(f"genres: {report['tracks']} tracks; {report['enriched']} {verb}, {report['empty']} without a genre, "
-                 f"{report['changed']} changed, {report['unchanged']} unchanged (fresh), {len(report['failed'])} failed"
+                 f"{report['changed']} changed, {report['unchanged']} unchanged (fresh), {report['failed_count']} failed"
                  + (f"; {report['tags_written']} files tagged" if report["tags_written"] else ""))
     for name, s in sorted(report["sources"].items()):
         if s["requests"] or s["cache_hits"] or s.get("breaker"):
@@ -54,10 +54,10 @@ def render(report: dict) -> str:
     if report["offline"]:
         lines.append("note: offline: answers came only from the HTTP cache")
     if report["failed"]:
-        lines.append(f"failed ({len(report['failed'])}):")
+        lines.append(f"failed ({report['failed_count']}):")
         lines += [f"  {f['item']}: {f['error']}" for f in report["failed"][:50]]
-        if len(report["failed"]) > 50:
-            lines.append(f"  ... and {len(report['failed']) - 50} more (`enrich runs show {report['run_id']}`)")
+        if report["failed_count"] > 50:
+            lines.append(f"  ... and {report['failed_count'] - 50} more (`enrich runs show {report['run_id']}`)")
     return "\n".join(lines)
 
 
@@ -90,4 +90,4 @@ def command(app, paths, offline, write_tags, no_scan, explain_ref, dry_run, resu
     report = app.run(pipeline.genres(app.config, paths, dry_run=dry_run, resume=resume, offline=offline,
                                      tags=write_tags, scan_first=not no_scan, workers=workers, progress=app.progress))
     app.emit(report.to_dict(), render)
-    exit_for(len(report.failed))
+    exit_for(report.failed_count)

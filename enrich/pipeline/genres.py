@@ -44,6 +44,7 @@ from enrich.store.session import reading, writing
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
+FAILED_LISTED = 1000
 
 
 @dataclass
@@ -61,7 +62,8 @@ class GenresReport:
     unchanged: int = 0         # fresh: not looked at
     changed: int = 0           # genres differ from before
     tags_written: int = 0
-    failed: list[dict] = field(default_factory=list)        # {"item", "error"}
+    failed_count: int = 0
+    failed: list[dict] = field(default_factory=list)        # {"item", "error"}: the first FAILED_LISTED
     changes: list[dict] = field(default_factory=list)       # {"track", "path", "old", "new"}
     sources: dict = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -70,6 +72,12 @@ class GenresReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def fail(self, item: str, error: str) -> None:
+        """Count a failure; list the first ones (all are in the run's items: `enrich runs show`)."""
+        self.failed_count += 1
+        if len(self.failed) < FAILED_LISTED:
+            self.failed.append({"item": item, "error": error})
 
 
 def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
@@ -128,6 +136,7 @@ class Enricher:
                 finally:
                     slots.release()
 
+            tg.create_task(self.evidence.prefetch_searches(todo))
             for track in todo:
                 await slots.acquire()
                 tg.create_task(one(track))
@@ -194,7 +203,7 @@ class StoreSink:
 
     async def failed(self, track, error: str) -> None:
         await self.writer.put_group([self.run.failed(str(track.id), error)])
-        self.report.failed.append({"item": track.path, "error": error})
+        self.report.fail(track.path, error)
         self.progress.advance()
 
 
@@ -209,7 +218,7 @@ class DrySink:
         self.progress.advance()
 
     async def failed(self, track, error: str) -> None:
-        self.report.failed.append({"item": track.path, "error": error})
+        self.report.fail(track.path, error)
         self.progress.advance()
 
 
@@ -306,7 +315,7 @@ async def genres(
                 await write_back(conn, writer, roots, report, progress)
             run.counts.update(enriched=report.enriched, empty=report.empty, changed=report.changed,
                               unchanged=report.unchanged, tags_written=report.tags_written)
-            run.counts["failed"] = len(report.failed)
+            run.counts["failed"] = report.failed_count
     report.elapsed = time.monotonic() - started
     return report
 
@@ -362,9 +371,9 @@ async def write_back(conn, writer, roots, report: GenresReport, progress: Progre
                 await asyncio.to_thread(write_tags, path, genres=genres_list)
                 st = os.stat(path)
             except FileError as exc:
-                report.failed.append({"item": path, "error": exc.reason})
+                report.fail(path, exc.reason)
             except OSError as exc:
-                report.failed.append({"item": path, "error": f"cannot write tags: {exc.strerror}"})
+                report.fail(path, f"cannot write tags: {exc.strerror}")
             else:
                 await writer.put_group([store.tags_written_op(track_id, genres_list, st.st_size, st.st_mtime_ns)])
                 report.tags_written += 1

@@ -154,6 +154,32 @@ class Evidence:
             return []
         return from_tags("musicbrainz_tags", "artist", match.tags, self.clock())
 
+    def search_key(self, artist: str) -> tuple:
+        return ("mbs", artist.casefold())
+
+    async def prefetch_searches(self, todo) -> None:
+        """Search the artists without a MusicBrainz id ahead of their tracks, full
+        batches in track order, so a search request serves several artists."""
+        if "musicbrainz" not in self.started_with:
+            return
+        names = []
+        for track in todo:
+            artist = first_artist(track.artist) or first_artist(track.album_artist)
+            if artist and not (track.mb_artist_id and "artist" in self.cfg.musicbrainz_lookups):
+                names.append(artist)
+        names = list(dict.fromkeys(names))
+        size = self.cfg.musicbrainz_search_batch
+        window = max(1, self.client.source_config("musicbrainz").concurrency)
+        for start in range(0, len(names), size * window):
+            futures = []
+            for artist in names[start:start + size * window]:
+                key = self.search_key(artist)
+                if key not in self.memo:
+                    futures.append(self.once(key, lambda a=artist: self.mb_search(a)))
+            self.searcher.flush()
+            if futures:
+                await asyncio.wait(futures)
+
     # ------------------------------------------------------------ a track
 
     async def gather(self, track) -> Gathered:
@@ -184,7 +210,7 @@ class Evidence:
             mbid = first_artist(track.mb_artist_id)
             jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_lookup("artist", "artist", mbid), ("mba", mbid)))
         elif artist:
-            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_search(artist), ("mbs", artist.casefold())))
+            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_search(artist), self.search_key(artist)))
         if track.mb_releasegroup_id and "release-group" in lookups:
             rg = track.mb_releasegroup_id
             jobs.append(self.ask(g, "musicbrainz", "album", lambda: self.mb_lookup("release-group", "album", rg), ("mbg", rg)))

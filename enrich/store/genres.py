@@ -21,7 +21,7 @@ TRACK_COLUMNS = ("id", "path", "format", "artist", "album_artist", "album", "tit
                  "mb_track_id", "mb_artist_id", "mb_releasegroup_id", "tag_genres")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackToDo:
     id: int
     path: str
