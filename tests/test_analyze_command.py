@@ -196,3 +196,35 @@ def test_a_missing_folder_is_reported_and_fails_the_run(tmp_path):
     result = analyze(tmp_path / "lib.db", str(tmp_path / "no-such-folder"))
     assert result.returncode == 1
     assert f"{tmp_path / 'no-such-folder'}: folder does not exist" in result.stdout
+
+
+def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
+    folder = tmp_path / "some"
+    folder.mkdir()
+    for i in range(16):
+        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=90 + 4 * i, seed=i), 44100)
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
+                             str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if db_rows(db, "SELECT COUNT(*) FROM features")[0][0] >= 2:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    stored = db_rows(db, "SELECT COUNT(*) FROM features")[0][0]
+    assert db_rows(db, "SELECT status FROM runs WHERE command = 'analyze'") == [("interrupted",)]
+    finished = db_rows(db, "SELECT COUNT(*) FROM run_items i JOIN runs r ON r.id = i.run_id"
+                           " WHERE r.command = 'analyze' AND i.status = 'done'")[0][0]
+    assert finished == stored  # every checkpoint has its features and the other way round
+    report = json.loads(analyze(db, "--no-scan", "--json", str(folder)).stdout)
+    assert report["resumed"] is True and report["analysed"] == 16 - stored
