@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
+from enrich.errors import FileError
+
 DEFAULT_READ = "enrich.library.tags:read_file"
 HEADER = struct.Struct(">I")
 # Extra seconds the parent allows over the reader's own cap, and for a reader to start.
@@ -68,8 +70,6 @@ def on_alarm(signum, frame):
 
 def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: int) -> dict:
     """Stat, read (once more if the file changed meanwhile), and describe the outcome as a dict."""
-    from enrich.errors import FileError
-
     for attempt in range(2):
         try:
             before = os.stat(path)
