@@ -116,7 +116,8 @@ def test_no_network_fails_fast_and_keeps_what_is_stored(demo):
     run_enrich("genres", "--offline", "--cache-dir", str(cache), "--db", str(db), str(library))
     before = genres_in_db(db)
     cfg = db.parent / "nonet.toml"
-    cfg.write_text("".join(f'[sources.{s}]\nbase_url = "http://127.0.0.1:9"\nmax_retries = 1\n'
+    # rate raised only to keep the test short; the breaker is what makes it fail fast
+    cfg.write_text("".join(f'[sources.{s}]\nbase_url = "http://127.0.0.1:9"\nmax_retries = 1\nrate = 20.0\n'
                            for s in ("lastfm", "musicbrainz", "claude")) + "[genres]\nttl_days = 0.0\n")
     env = {"LASTFM_API_KEY": "0123456789abcdef0123456789abcdef", "ANTHROPIC_API_KEY": "sk-ant-api03-secret"}
     started = time.monotonic()
@@ -201,3 +202,18 @@ def test_sigkill_then_resume_fetches_no_finished_track_again(tmp_path):
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     runs = sqlite3.connect(db).execute("SELECT id, status FROM runs WHERE command = 'genres'").fetchall()
     assert len(runs) == 1 and runs[0][1] == "done"      # the same run, resumed and finished
+
+
+@pytest.mark.parametrize("args, config, message", [
+    ([], "", "no folder given"),
+    (["--explain", "anything"], "", "no database at"),
+    (["/nowhere"], '[genres]\norder = "random"\n', "'genres.order' = 'random' is not allowed; expected 'specific' or 'score'"),
+    (["/nowhere"], '[genres.classifier]\nmode = "sometimes"\n', "'genres.classifier.mode'"),
+    (["/nowhere"], '[genres]\nvocabulary = "/no/such/folder"\n', "cannot read the genre tree"),
+])
+def test_usage_and_setting_errors_exit_2_with_one_line(tmp_path, args, config, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(config)
+    done = run_enrich("genres", "--config", str(cfg), "--db", str(tmp_path / "x.db"), *args)
+    assert done.returncode == 2
+    assert message in done.stderr and done.stderr.count("\n") == 1
