@@ -42,6 +42,8 @@ class Walked:
 
 def display(path: str) -> str:
     """The path as text that SQLite and JSON can hold: bytes that are not UTF-8 become \\xNN."""
+    if path.isascii():
+        return path  # the common case, and cheap: a rescan calls this for every file
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
