@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from enrich.config import Config
+from enrich.config import Config, config_dir
 from enrich.errors import EnrichError, FileError, UsageError
 from enrich.genres.consensus import Outcome, decide
 from enrich.genres.policy import classifier_reason
@@ -83,7 +83,7 @@ class GenresReport:
 def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
     """A short hash of everything that shapes the result: changing it re-enriches tracks."""
     digest = hashlib.sha256()
-    folder = vocab_dir or (Path(__file__).resolve().parent.parent.parent / "config" / "genres")
+    folder = vocab_dir or config_dir() / "genres"
     for name in ("tree.txt", "aliases.toml", "ignore.toml"):
         try:
             digest.update((folder / name).read_bytes())
