@@ -188,13 +188,18 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
                       "cache_read_input_tokens": read, "output_tokens": out, "service_tier": "standard"},
         }
 
-    async def messages(request: web.Request) -> web.Response:
+    async def read_body(request) -> tuple[object, web.Response | None]:
         if (bad := authorised(request)) is not None:
-            return bad
+            return None, bad
         try:
-            body = await request.json()
+            return await request.json(), None
         except ValueError:
-            return error(400, "invalid_request_error", "request body is not valid JSON")
+            return None, error(400, "invalid_request_error", "request body is not valid JSON")
+
+    async def messages(request: web.Request) -> web.Response:
+        body, bad = await read_body(request)
+        if bad is not None:
+            return bad
         status, data = answer(body)
         return web.json_response(data, status=status)
 
@@ -213,12 +218,9 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
         }
 
     async def create_batch(request: web.Request) -> web.Response:
-        if (bad := authorised(request)) is not None:
+        body, bad = await read_body(request)
+        if bad is not None:
             return bad
-        try:
-            body = await request.json()
-        except ValueError:
-            return error(400, "invalid_request_error", "request body is not valid JSON")
         reqs = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(reqs, list) or not reqs:
             return error(400, "invalid_request_error", "requests: Field required")
