@@ -19,11 +19,12 @@ from tests.fakes import Artist, FakeServices, Track, World
 pytestmark = pytest.mark.anyio
 
 
-def load(fakes, tmp_path: Path, *, keys=True, extra: str = "", **settings):
+def load(fakes, tmp_path: Path, *, keys=True, extra: str = "", db: Path | None = None, **settings):
     text = fakes.config_toml(**settings) + extra
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "enrich.toml").write_text(text)
     env = {**(fakes.env() if keys else {}), "ENRICH_CACHE_DIR": str(tmp_path / "cache"),
-           "ENRICH_DB": str(tmp_path / "lib.db"), "HOME": str(tmp_path)}
+           "ENRICH_DB": str(db or tmp_path / "lib.db"), "HOME": str(tmp_path)}
     return config_mod.load(tmp_path / "enrich.toml", env=env)
 
 
@@ -206,3 +207,21 @@ async def test_batch_api_resume_polls_the_same_batch(tmp_path):
         assert report.resumed
         assert fakes.service("claude").counters.paths.get("/v1/messages/batches", 0) == 0   # not paid twice
         assert report.claude["batch_id"]
+
+
+async def test_bad_replies_fail_their_tracks_only_and_keep_what_was_stored(tmp_path):
+    world = World.sample()
+    async with FakeServices(world) as fakes:
+        config = load(fakes, tmp_path, lastfm={"max_retries": 0, "breaker_threshold": 50})
+        await add_tracks(config, world_rows(world))
+        await genres(config, ["/music"], scan_first=False)
+        before = stored(config)
+        fakes.service("lastfm").faults.push("html200", "truncated")
+        # a fresh cache and a far-future clock: every track is asked again
+        config = load(fakes, tmp_path / "again", db=tmp_path / "lib.db",
+                      lastfm={"max_retries": 0, "breaker_threshold": 50})
+        report = await genres(config, ["/music"], scan_first=False, clock=lambda: 1e10)
+        assert 1 <= report.failed_count < len(world.tracks)
+        assert all(f["error"].startswith("lastfm: ") for f in report.failed)
+        assert report.enriched == len(world.tracks) - report.failed_count
+        assert stored(config) == before       # failed tracks kept their genres; the others came out the same

@@ -133,6 +133,9 @@ class Enricher:
             async def one(track):
                 try:
                     await self.track(track)
+                except Exception as exc:  # noqa: BLE001 - one odd track must not stop the run
+                    log.exception("genres: unexpected error on %s", track.path)
+                    await self.sink.failed(track, f"unexpected error: {exc!r}"[:300])
                 finally:
                     slots.release()
 
