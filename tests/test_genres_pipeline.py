@@ -158,13 +158,19 @@ async def test_claude_only_for_open_tracks_and_only_vocabulary_genres(tmp_path):
         assert fakes.requests("claude") == 0
 
 
-async def test_claude_batches_many_tracks_per_request(tmp_path):
-    world = World.synthetic(60, 1)
+def unknown_world(n: int, genre: str) -> World:
+    """Artists only the classifier knows (it answers ``genre``)."""
+    world = World.synthetic(n, 1)
     for a in world.artists:
-        a.tags, a.genres, a.mb_tags, a.genre = [], [], [], "jazz"
+        a.tags, a.genres, a.mb_tags, a.genre = [], [], [], genre
     for t in world.tracks:
         t.tags = []
     world.index()
+    return world
+
+
+async def test_claude_batches_many_tracks_per_request(tmp_path):
+    world = unknown_world(60, "jazz")
     async with FakeServices(world) as fakes:
         config = load(fakes, tmp_path)
         await add_tracks(config, world_rows(world))
@@ -176,12 +182,7 @@ async def test_claude_batches_many_tracks_per_request(tmp_path):
 
 
 async def test_batch_api_resume_polls_the_same_batch(tmp_path):
-    world = World.synthetic(30, 1)
-    for a in world.artists:
-        a.tags, a.genres, a.mb_tags, a.genre = [], [], [], "soul"
-    for t in world.tracks:
-        t.tags = []
-    world.index()
+    world = unknown_world(30, "soul")
     async with FakeServices(world, batch_seconds=3600) as fakes:
         config = load(fakes, tmp_path, extra="\n[genres.classifier]\napi = 'batch'\npoll_seconds = 1.0\n")
         await add_tracks(config, world_rows(world))
