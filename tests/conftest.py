@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,18 @@ def run_enrich(*args: str, env: dict | None = None, timeout: float = 120, **kwar
         [sys.executable, "-m", "enrich", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, **kwargs,
     )
+
+
+def unprivileged_prefix() -> list[str]:
+    """A command prefix that drops root's power to ignore file permissions.
+
+    Tests often run as root, for whom chmod 0 means nothing; setpriv (util-linux)
+    removes the capabilities so permission errors are real.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.fail("running as root without setpriv: cannot test file permissions")
+    caps = "-dac_override,-dac_read_search,-fowner"
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]

@@ -16,7 +16,7 @@ import pytest
 from enrich import config as config_mod
 from enrich.pipeline.scan import scan
 from fixtures.generate import QUICKSTART, generate_library
-from tests.conftest import REPO, run_enrich
+from tests.conftest import REPO, run_enrich, unprivileged_prefix
 
 TAG_COLUMNS = ("artist", "album_artist", "album", "title", "track_number", "track_total", "disc_number", "disc_total",
                "year", "mb_track_id", "mb_artist_id", "mb_album_id", "mb_releasegroup_id", "tag_bpm", "tag_key")
@@ -247,13 +247,7 @@ def test_cli_no_paths_and_no_library_setting_is_a_usage_error(tmp_path):
 
 def unprivileged(*args: str) -> subprocess.CompletedProcess:
     """`enrich ARGS` without the power to ignore file permissions (tests often run as root)."""
-    prefix = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if not setpriv:
-            pytest.fail("running as root without setpriv: cannot test file permissions")
-        caps = "-dac_override,-dac_read_search,-fowner"
-        prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    prefix = unprivileged_prefix()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([*prefix, sys.executable, "-m", "enrich", *args], capture_output=True, text=True,
                           env=env, timeout=120)

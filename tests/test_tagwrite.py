@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import av
 import mutagen
@@ -13,6 +15,7 @@ import soundfile as sf
 
 from enrich.errors import FileError
 from enrich.library.tagwrite import read_back, write_tags
+from tests.conftest import REPO, unprivileged_prefix
 
 SR = 22050
 
@@ -119,19 +122,33 @@ def test_missing_file(tmp_path):
         write_tags(tmp_path / "gone.flac", genres=["rock"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 def test_read_only_folder_leaves_file_untouched(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     path = make(folder, "flac")
     before = path.read_bytes()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    # In a process without root's power to ignore permissions.
+    script = (
+        "import sys\n"
+        "from enrich.errors import FileError\n"
+        "from enrich.library.tagwrite import write_tags\n"
+        "try:\n"
+        "    write_tags(sys.argv[1], genres=['rock'])\n"
+        "except FileError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
     try:
-        with pytest.raises(FileError, match="not writable"):
-            write_tags(path, genres=["rock"])
+        done = subprocess.run([*unprivileged_prefix(), sys.executable, "-c", script, str(path)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
     finally:
         folder.chmod(stat.S_IRWXU)
+    assert done.returncode == 3, done.stderr
+    assert "not writable" in done.stdout and str(path) in done.stdout
     assert path.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == [path.name]
 
 
 def test_truncated_flac_is_refused_and_kept(tmp_path):
