@@ -4,6 +4,7 @@ the breaker, keys, redirects and every kind of bad reply."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import logging
 import time
 
@@ -239,6 +240,23 @@ async def test_dns_failure_is_reported_quickly(tmp_path):
             with pytest.raises(SourceError, match="cannot connect to http://no-such-host.invalid"):
                 await musicbrainz.lookup(client, "artist", fakes.world.artists[0].mbid)
     assert time.monotonic() - start < 10
+
+
+async def test_an_unreachable_source_is_off_after_a_few_attempts_and_the_others_go_on(tmp_path):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nobody listens there now: connection refused
+    async with FakeServices() as fakes:
+        config = fakes.load_config(tmp_path, http={**FAST_HTTP, "unreachable_after": 2},
+                                   musicbrainz={"base_url": f"http://127.0.0.1:{port}", "max_retries": 5})
+        async with open_client(config) as client:
+            with pytest.raises(SourceUnavailable, match="unreachable: 2 attempts in a row could not connect"):
+                await musicbrainz.lookup(client, "artist", fakes.world.artists[0].mbid)
+            with pytest.raises(SourceUnavailable):
+                await musicbrainz.lookup(client, "artist", fakes.world.artists[1].mbid)
+            assert client.stats("musicbrainz").requests == 2  # not max_retries + 1, and none after
+            assert (await lastfm.artist_top_tags(client, "Portishead")).tags
 
 
 async def test_a_server_that_never_answers_times_out(tmp_path):

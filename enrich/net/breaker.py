@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Breaker:
     threshold: int
     failures: int = 0
+    unreachable: int = 0  # attempts in a row that could not connect at all
     reason: str | None = None  # set once open; never closes within a run
 
     @property
@@ -17,10 +18,19 @@ class Breaker:
 
     def success(self) -> None:
         self.failures = 0
+        self.unreachable = 0
 
-    def failure(self, why: str) -> bool:
-        """Count a failed attempt; True when this one opened the breaker."""
+    def failure(self, why: str, unreachable_after: int | None = None) -> bool:
+        """Count a failed attempt; True when this one opened the breaker.
+
+        ``unreachable_after`` is given for attempts that could not connect at
+        all: a source nobody can reach trips sooner than one that stumbles.
+        """
         self.failures += 1
+        self.unreachable = self.unreachable + 1 if unreachable_after else 0
+        if self.reason is None and unreachable_after and self.unreachable >= unreachable_after:
+            self.reason = f"unreachable: {self.unreachable} attempts in a row could not connect (last: {why})"
+            return True
         if self.reason is None and self.failures >= self.threshold:
             self.reason = f"{self.failures} failures in a row (last: {why})"
             return True

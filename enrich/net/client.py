@@ -44,6 +44,7 @@ class NetConfig:
     backoff_cap: float
     max_wait: float
     default_pause: float
+    unreachable_after: int
 
 
 @dataclass
@@ -228,12 +229,16 @@ class Client:
         for attempt in range(src.cfg.max_retries + 1):
             if src.breaker.is_open:
                 raise SourceUnavailable(name, src.breaker.reason, what=what)
+            unreachable = False
             async with src.gate.slot() as waited:
                 src.stats.waited_s += waited
                 src.stats.requests += 1
                 try:
                     reply = await self._send(src, method, url, params, body, headers)
                     verdict = classify(reply)
+                except _Unreachable as exc:
+                    verdict = Verdict(Kind.RETRY, str(exc))
+                    unreachable = True
                 except _Transient as exc:
                     verdict = Verdict(Kind.RETRY, str(exc))
                 except _Refused as exc:
@@ -250,7 +255,7 @@ class Client:
                 raise (BadReply if verdict.bad else SourceError)(name, reason, what=what)
             # Transient: RETRY or PAUSE.
             last, last_bad = reason, verdict.bad
-            if src.breaker.failure(reason):
+            if src.breaker.failure(reason, unreachable_after=self.net.unreachable_after if unreachable else None):
                 self._trip(src, src.breaker.reason)
             advised = verdict.after
             if advised is not None and advised > self.net.max_wait:
@@ -301,7 +306,7 @@ class Client:
             except aiohttp.ClientPayloadError:
                 raise _Transient("reply cut short") from None
             except aiohttp.ClientConnectorError as exc:
-                raise _Transient(f"cannot connect to {_origin(url)} ({_os_reason(exc)})") from None
+                raise _Unreachable(f"cannot connect to {_origin(url)} ({_os_reason(exc)})") from None
             except (aiohttp.ClientError, ConnectionError) as exc:
                 raise _Transient(f"connection failed ({type(exc).__name__})") from None
             if len(data) > limit:
@@ -324,6 +329,10 @@ class Client:
 
 class _Transient(Exception):
     pass
+
+
+class _Unreachable(_Transient):
+    """No connection could be made at all: DNS failure, refused, no route."""
 
 
 class _Refused(Exception):
