@@ -13,12 +13,14 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A regular audio file, with the state the incremental scan compares."""
+class Found(NamedTuple):
+    """A regular audio file, with the state the incremental scan compares.
+
+    A named tuple, not a dataclass: a rescan makes one per file and little else.
+    """
 
     path: str  # absolute, as reached; undecodable bytes are surrogate-escaped
     size: int
@@ -106,10 +108,9 @@ def walk(
         return leave_roots or any(is_under(target, r) for r in result.roots)
 
     def note_file(path: str, st: os.stat_result, linked: bool) -> None:
-        if os.path.splitext(path)[1].lower() in wanted:
-            candidates.append((path, st, linked))
-            if on_file and len(candidates) % 500 == 0:
-                on_file(500)
+        candidates.append((path, st, linked))
+        if on_file and len(candidates) % 500 == 0:
+            on_file(500)
 
     def list_folder(folder: str, linked: bool) -> list[tuple[str, os.stat_result | None, bool]]:
         try:
@@ -162,7 +163,7 @@ def walk(
                     continue
                 seen_dirs.add(key)
                 found.append((path, None, linked or is_link))
-            elif stat.S_ISREG(st.st_mode):
+            elif stat.S_ISREG(st.st_mode) and (not is_link or os.path.splitext(path)[1].lower() in wanted):
                 found.append((path, st, linked or is_link))
         return found
 
@@ -187,7 +188,7 @@ def walk(
                 continue  # a root inside another root
             seen_dirs.add((st.st_dev, st.st_ino))
             stack.append((root, None, False))
-        elif stat.S_ISREG(st.st_mode):
+        elif stat.S_ISREG(st.st_mode) and os.path.splitext(root)[1].lower() in wanted:
             note_file(root, st, False)
         while stack:
             path, st, linked = stack.pop()
@@ -197,18 +198,22 @@ def walk(
             stack.extend(reversed(list_folder(path, linked)))
 
     # Keep each file once: the first path without a link if there is one, else the first.
-    chosen: dict[tuple[int, int], int] = {}
-    for i, (path, st, linked) in enumerate(candidates):
-        key = (st.st_dev, st.st_ino)
-        j = chosen.get(key)
-        if j is None or (candidates[j][2] and not linked):
-            chosen[key] = i
-    keep = set(chosen.values())
-    for i, (path, st, linked) in enumerate(candidates):
-        if i in keep:
-            result.files.append(Found(path, st.st_size, st.st_mtime_ns))
-        else:
-            result.skipped.append(Problem(path, "same file as one found elsewhere in the scanned folders"))
+    # Only links and hard links can reach a file twice; without them, skip the bookkeeping.
+    if not any(linked or st.st_nlink > 1 for _, st, linked in candidates):
+        result.files = [Found(path, st.st_size, st.st_mtime_ns) for path, st, _ in candidates]
+    else:
+        chosen: dict[tuple[int, int], int] = {}
+        for i, (path, st, linked) in enumerate(candidates):
+            key = (st.st_dev, st.st_ino)
+            j = chosen.get(key)
+            if j is None or (candidates[j][2] and not linked):
+                chosen[key] = i
+        keep = set(chosen.values())
+        for i, (path, st, linked) in enumerate(candidates):
+            if i in keep:
+                result.files.append(Found(path, st.st_size, st.st_mtime_ns))
+            else:
+                result.skipped.append(Problem(path, "same file as one found elsewhere in the scanned folders"))
     if on_file and len(candidates) % 500:
         on_file(len(candidates) % 500)
     return result

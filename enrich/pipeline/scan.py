@@ -81,24 +81,26 @@ async def scan(
     progress = progress or NoProgress()
     started = time.monotonic()
     roots = resolve_roots(paths)
-    walked = await walk_roots(config, roots, progress, config.scan.leave_roots if leave_roots is None else leave_roots)
-    report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
-    report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
-    report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]
+    leave = config.scan.leave_roots if leave_roots is None else leave_roots
+
+    async def walk_and_load(conn) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
+        # The walk (a thread) and loading what is stored overlap: a rescan is little else.
+        walked, (known, bad) = await asyncio.gather(walk_roots(config, roots, progress, leave), stored_state(conn))
+        report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
+        report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
+        report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]
+        todo = changes.plan(walked, known, bad)
+        fill_counts(report, todo)
+        return report, walked, todo, set(bad)
 
     if dry_run:
         async with reading(config) as conn:
-            known = await tracks.known_files(conn) if conn else {}
-            bad = await tracks.known_unreadable(conn) if conn else {}
-        fill_counts(report, changes.plan(walked, known, bad))
+            report, _, _, _ = await walk_and_load(conn)
         report.elapsed = time.monotonic() - started
         return report
 
     async with writing(config, "scan") as (conn, writer):
-        known = await tracks.known_files(conn)
-        bad = await tracks.known_unreadable(conn)
-        todo = changes.plan(walked, known, bad)
-        fill_counts(report, todo)
+        report, walked, todo, bad = await walk_and_load(conn)
         work_key = json.dumps(sorted(report.roots), ensure_ascii=False)
         args = {"paths": [str(p) for p in paths], "workers": workers}
         async with running(writer, "scan", work_key, args, resume=resume) as run:
@@ -116,7 +118,7 @@ async def scan(
                 chunk_size=config.scan.chunk_size,
                 read=read,
             )
-            store = Storer(writer, run, report, progress, clock, set(bad))
+            store = Storer(writer, run, report, progress, clock, bad)
             progress.start("reading", len(todo.to_read))
             await pool.read_all([f.path for f in todo.to_read], store.handle)
             progress.finish()
@@ -129,6 +131,13 @@ async def scan(
             run.counts["failed"] = len(report.failed)
     report.elapsed = time.monotonic() - started
     return report
+
+
+async def stored_state(conn) -> tuple[dict, dict]:
+    """What the database knows of files: tracks and unreadable files (empty without a database)."""
+    if conn is None:
+        return {}, {}
+    return await tracks.known_files(conn), await tracks.known_unreadable(conn)
 
 
 async def walk_roots(config: Config, roots: list[str], progress: Progress, leave_roots: bool) -> Walked:
