@@ -112,6 +112,34 @@ def walk(
         if on_file and len(candidates) % 500 == 0:
             on_file(500)
 
+    def enter_folder(path: str, st: os.stat_result) -> bool:
+        """True the first time a folder is reached; a second time is a loop or a duplicate."""
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            result.skipped.append(Problem(path, "link to a folder already scanned (loop or duplicate)"))
+            return False
+        seen_dirs.add(key)
+        return True
+
+    def follow_link(path: str) -> tuple[str, os.stat_result | None, bool] | None:
+        """What a symbolic link leads to, if it is to be walked: a folder or an audio file."""
+        ext = os.path.splitext(path)[1].lower()
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            # A broken link to cover.jpg is no concern of ours; one that may have been audio or a folder is.
+            if ext in wanted or not ext or exc.errno == errno.ELOOP:
+                result.problems.append(link_problem(path, exc))
+            return None
+        if not inside(os.path.realpath(path)):
+            result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return (path, None, True) if enter_folder(path, st) else None
+        if stat.S_ISREG(st.st_mode) and ext in wanted:
+            return (path, st, True)
+        return None
+
     def list_folder(folder: str, linked: bool) -> list[tuple[str, os.stat_result | None, bool]]:
         try:
             with os.scandir(folder) as it:
@@ -126,45 +154,32 @@ def walk(
             return []
         found = []
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name[0] == ".":
                 continue
-            path = entry.path
-            is_link = False
             try:
                 if entry.is_symlink():
-                    if not follow_symlinks:
-                        continue
-                    is_link = True
-                    try:
-                        st = os.stat(path)
-                    except OSError as exc:
-                        # A broken link to cover.jpg is no concern of ours; one that
-                        # may have been audio or a folder is.
-                        ext = os.path.splitext(path)[1].lower()
-                        if ext in wanted or not ext or exc.errno == errno.ELOOP:
-                            result.problems.append(link_problem(path, exc))
-                        continue
-                    if not inside(os.path.realpath(path)):
-                        result.skipped.append(Problem(path, "link leads outside the scanned folders (scan.leave_roots = false)"))
-                        continue
-                else:
-                    if not entry.is_dir(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() not in wanted:
-                        continue  # not audio: no stat needed (the type comes with the listing)
+                    if follow_symlinks:
+                        item = follow_link(entry.path)
+                        if item is not None:
+                            found.append(item)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
+                    if enter_folder(entry.path, st):
+                        found.append((entry.path, None, linked))
+                    continue
+                dot = name.rfind(".")
+                if dot < 0 or name[dot:].lower() not in wanted:
+                    continue  # not audio: no stat needed (the type comes with the listing)
+                st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # deleted while we listed: it is simply not there
             except OSError as exc:
-                result.problems.append(Problem(path, f"cannot stat: {exc.strerror or exc}"))
+                result.problems.append(Problem(entry.path, f"cannot stat: {exc.strerror or exc}"))
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                key = (st.st_dev, st.st_ino)
-                if key in seen_dirs:
-                    result.skipped.append(Problem(path, "link to a folder already scanned (loop or duplicate)"))
-                    continue
-                seen_dirs.add(key)
-                found.append((path, None, linked or is_link))
-            elif stat.S_ISREG(st.st_mode) and (not is_link or os.path.splitext(path)[1].lower() in wanted):
-                found.append((path, st, linked or is_link))
+            if stat.S_ISREG(st.st_mode):
+                found.append((entry.path, st, linked))
         return found
 
     # Every existing root first: a link from one root into another stays inside.

@@ -84,8 +84,9 @@ async def scan(
     leave = config.scan.leave_roots if leave_roots is None else leave_roots
 
     async def walk_and_load(conn) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
-        # The walk (a thread) and loading what is stored overlap: a rescan is little else.
-        walked, (known, bad) = await asyncio.gather(walk_roots(config, roots, progress, leave), stored_state(conn))
+        # One after the other: both are GIL-bound Python work, and overlapping them was slower.
+        walked = await walk_roots(config, roots, progress, leave)
+        known, bad = await stored_state(conn)
         report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
         report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
         report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]

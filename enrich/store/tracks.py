@@ -75,7 +75,8 @@ def forget_unreadable_op(path: str) -> Op:
 async def known_files(conn: aiosqlite.Connection) -> dict[str, FileState]:
     """Every track's file state, in one query (the rescan compares against it)."""
     async with conn.execute("SELECT path, size, mtime_ns, missing FROM tracks") as cur:
-        return {row[0]: FileState(row[1], row[2], bool(row[3])) for row in await cur.fetchall()}
+        cur.row_factory = None  # plain tuples: a rescan loads every row, and sqlite3.Row costs more
+        return {path: FileState(size, mtime, missing == 1) for path, size, mtime, missing in await cur.fetchall()}
 
 
 async def known_unreadable(conn: aiosqlite.Connection) -> dict[str, BadFile]:
