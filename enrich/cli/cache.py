@@ -11,6 +11,9 @@ from enrich.net import upkeep
 
 
 def mb(n: int) -> str:
+    """A size in the unit that shows it: 276 KB, not 0.0 MB."""
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
     return f"{n / 1024 / 1024:.1f} MB"
 
 
