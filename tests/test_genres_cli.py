@@ -17,7 +17,6 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from enrich import config as config_mod
 from enrich.library.tagwrite import read_back
 from enrich.store import tracks
 from enrich.store.db import open_db

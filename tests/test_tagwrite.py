@@ -31,7 +31,6 @@ def encode_av(path, container, codec, rate=SR):
         stream.layout = "mono"
         stream.bit_rate = 64000
         samples = tone()
-        fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
         frame_size = stream.codec_context.frame_size or 1024
         for start in range(0, len(samples), frame_size):
             chunk = samples[start:start + frame_size]

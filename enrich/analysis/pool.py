@@ -21,7 +21,7 @@ import asyncio
 import logging
 import multiprocessing
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
 from enrich.errors import EnrichError

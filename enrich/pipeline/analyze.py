@@ -28,11 +28,11 @@ from typing import AsyncIterator, Callable, Sequence
 from enrich.analysis.features import NAMES, VERSION
 from enrich.analysis.key import PITCH_CLASSES
 from enrich.analysis.pool import AnalysisPool, Outcome
-from enrich.analysis.settings import AnalysisConfig, analysis_settings
+from enrich.analysis.settings import analysis_settings
 from enrich.analysis.worker import Job
 from enrich.config import Config
-from enrich.errors import FileError, UsageError
-from enrich.library.walk import display, resolve_roots
+from enrich.errors import FileError
+from enrich.pipeline.scan import library_roots, scan
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import features as store
@@ -77,13 +77,6 @@ class AnalyzeReport:
         return {**asdict(self), "tracks_per_second": round(self.tracks_per_second, 2)}
 
 
-def resolve_paths(config: Config, paths: Sequence[str | Path]) -> list[str]:
-    chosen = list(paths) or [str(p) for p in config.paths.library]
-    if not chosen:
-        raise UsageError("no folder given: pass PATHs, or set paths.library in the config file")
-    return [display(r) for r in resolve_roots(chosen)]
-
-
 def tag_key(pc: int | None, mode: str | None) -> str | None:
     """Initial key as tags spell it (ID3 TKEY convention): 'C', 'F#m'."""
     if pc is None:
@@ -108,17 +101,13 @@ async def analyze(
     progress = progress or NoProgress()
     started = time.monotonic()
     settings = analysis_settings(config)
-    roots = resolve_paths(config, paths)
+    roots = library_roots(config, paths)
     report = AnalyzeReport(roots=roots, dry_run=dry_run)
     n_workers = config.workers(workers, settings.workers)
 
     if scan_first:
-        from enrich.pipeline.scan import scan
-
         scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
-        report.scan = {k: v for k, v in scanned.to_dict().items() if k in
-                       ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
-        report.scan["failed"] = len(scanned.failed)
+        report.scan = scanned.summary()
         report.scan_failed = scanned.failed
 
     if dry_run:

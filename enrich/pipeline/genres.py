@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from enrich.config import Config, config_dir
-from enrich.errors import EnrichError, FileError, UsageError
+from enrich.errors import FileError, UsageError
 from enrich.genres.consensus import Outcome, decide
 from enrich.genres.policy import classifier_reason
 from enrich.genres.settings import GenresConfig, genres_config
@@ -34,6 +34,7 @@ from enrich.genres.vocabulary import Vocabulary, load_vocabulary
 from enrich.genres.votes import Vote
 from enrich.library.tagwrite import write_tags
 from enrich.net import open_client
+from enrich.pipeline.scan import library_roots, scan
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.sources.classifier import PROMPT_VERSION, Item, item_key
@@ -94,13 +95,6 @@ def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
                               cfg.lastfm_album_tags, list(cfg.musicbrainz_lookups), c.mode, list(c.when),
                               c.weak_below, c.conflict_ratio, c.min_confidence, model, PROMPT_VERSION]).encode())
     return digest.hexdigest()[:16]
-
-
-def resolve_paths(config: Config, paths: Sequence[str | Path]) -> list[str]:
-    chosen = list(paths) or [str(p) for p in config.paths.library]
-    if not chosen:
-        raise UsageError("no folder given: pass PATHs, or set paths.library in the config file")
-    return [os.path.abspath(os.path.expanduser(str(p))) for p in chosen]
 
 
 class Enricher:
@@ -255,7 +249,7 @@ async def genres(
     """Find genres for the tracks under ``paths`` (see the module docstring)."""
     progress = progress or NoProgress()
     started = time.monotonic()
-    roots = resolve_paths(config, paths)
+    roots = library_roots(config, paths)
     cfg = genres_config(config)
     vocab_dir = Path(cfg.vocabulary).expanduser() if cfg.vocabulary else None
     vocab = load_vocabulary(vocab_dir)
@@ -266,12 +260,8 @@ async def genres(
     stale = dict(stale_before=now - cfg.ttl_days * DAY, empty_stale_before=now - cfg.empty_ttl_days * DAY)
 
     if scan_first:
-        from enrich.pipeline.scan import scan
-
         scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
-        report.scan = {k: v for k, v in scanned.to_dict().items() if k in
-                       ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
-        report.scan["failed"] = len(scanned.failed)
+        report.scan = scanned.summary()
 
     if dry_run:
         async with reading(config) as conn:

@@ -58,6 +58,23 @@ class ScanReport:
     def to_dict(self) -> dict:
         return {**asdict(self), "files_per_second": round(self.files_per_second, 1)}
 
+    def summary(self) -> dict:
+        """The counts a command that scans first (genres, analyze) reports."""
+        counts = {k: getattr(self, k) for k in ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
+        return {**counts, "failed": len(self.failed)}
+
+
+def library_roots(config: Config, paths: Sequence[str | Path]) -> list[str]:
+    """The folders a command works on: the PATHs given, else paths.library.
+
+    Absolute and free of links, exactly as the scan stores the tracks under
+    them, so a library reached through a link finds its tracks.
+    """
+    chosen = list(paths) or [str(p) for p in config.paths.library]
+    if not chosen:
+        raise UsageError("no folder given: pass PATHs, or set paths.library in the config file")
+    return [display(r) for r in resolve_roots(chosen)]
+
 
 async def scan(
     config: Config,

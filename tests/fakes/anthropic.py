@@ -14,7 +14,6 @@ Tokens are counted at about 4 characters per token; a system block with
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
