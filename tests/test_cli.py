@@ -53,3 +53,14 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
 def test_unknown_run_is_a_usage_error(tmp_path):
     result = run_enrich("runs", "show", "99", "--db", str(tmp_path / "lib.db"))
     assert result.returncode == 2 and "no run 99" in result.stderr
+
+
+def test_item_lists_show_the_first_ones_and_say_where_the_rest_are():
+    from enrich.cli.listing import item_lines
+
+    items = [{"item": f"/music/{i}.mp3", "error": "truncated file"} for i in range(3)]
+    assert item_lines("failed", items, shown=2, more="`enrich runs show 7` lists all") == [
+        "failed (3):", "  /music/0.mp3: truncated file", "  /music/1.mp3: truncated file",
+        "  ... and 1 more (`enrich runs show 7` lists all)"]
+    assert item_lines("failed", items[:1], total=1500, more="m")[-1] == "  ... and 1499 more (m)"
+    assert item_lines("failed", []) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from enrich.cli.listing import item_lines
 from enrich.cli.options import common_options, exit_for, long_options
 from enrich.cli.progress import clock_text
 from enrich.pipeline.analyze import AnalyzeReport, analyze
@@ -47,12 +48,9 @@ def render(data: dict) -> str:
         lines.append(f"  {data['remembered_failures']} skipped: failed before and unchanged (--retry-failed retries them)")
     if data["tags_written"]:
         lines.append(f"  BPM and key written into {data['tags_written']} files")
-    if data["failed"]:
-        lines.append(f"failed ({len(data['failed'])}):")
-        lines += [f"  {f['item']}: {f['error']}" for f in data["failed"]]
-    if data["scan_failed"]:
-        lines.append(f"scan failed on ({len(data['scan_failed'])}):")
-        lines += [f"  {f['item']}: {f['error']}" for f in data["scan_failed"]]
+    more = f"`enrich runs show {data['run_id']}` lists all" if data["run_id"] else "--json lists all"
+    lines += item_lines("failed", data["failed"], more=more)
+    lines += item_lines("scan failed on", data["scan_failed"])
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from enrich.cli.listing import item_lines
 from enrich.cli.options import common_options, exit_for, long_options
 from enrich.genres.explain import explain_lines
 from enrich.pipeline import genres as pipeline
@@ -53,11 +54,8 @@ def render(report: dict) -> str:
         lines.append(f"note: {notice}")
     if report["offline"]:
         lines.append("note: offline: answers came only from the HTTP cache")
-    if report["failed"]:
-        lines.append(f"failed ({report['failed_count']}):")
-        lines += [f"  {f['item']}: {f['error']}" for f in report["failed"][:50]]
-        if report["failed_count"] > 50:
-            lines.append(f"  ... and {report['failed_count'] - 50} more (`enrich runs show {report['run_id']}`)")
+    more = f"`enrich runs show {report['run_id']}` lists all" if report["run_id"] else "--json lists the first 1000"
+    lines += item_lines("failed", report["failed"], total=report["failed_count"], more=more)
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from enrich.cli.listing import item_lines
 from enrich.cli.options import common_options, exit_for, long_options
 from enrich.pipeline.scan import ScanReport, scan
 
@@ -20,14 +21,9 @@ def render(data: dict) -> str:
         lines = [f"scanned {', '.join(data['roots'])} ({run})",
                  f"  {counts}",
                  f"  read {data['read']} files in {data['elapsed']:.1f}s ({data['files_per_second']:.1f} files/s)"]
-    if data["skipped"]:
-        lines.append(f"skipped ({len(data['skipped'])}):")
-        lines += [f"  {s['item']}: {s['reason']}" for s in data["skipped"][:20]]
-        if len(data["skipped"]) > 20:
-            lines.append(f"  ... and {len(data['skipped']) - 20} more (--json lists all)")
-    if data["failed"]:
-        lines.append(f"failed ({len(data['failed'])}):")
-        lines += [f"  {f['item']}: {f['error']}" for f in data["failed"]]
+    lines += item_lines("skipped", data["skipped"], reason="reason", shown=20)
+    more = f"`enrich runs show {data['run_id']}` lists all" if data["run_id"] else "--json lists all"
+    lines += item_lines("failed", data["failed"], more=more)
     return "\n".join(lines)
 
 
