@@ -214,6 +214,10 @@ def test_cache_command_stats_prune_and_clear(tmp_path):
     os.utime(entries(tmp_path)[0].parent / ".x.json.1.tmp", (1, 1))
     bad = entries(tmp_path)[0].parent / ("0" * 64 + ".json")
     bad.write_text("{trunc")
+    before = sorted(p.name for p in (tmp_path / "cache").rglob("*"))
+    would = json.loads(run_enrich("cache", "prune", "--dry-run", *base).stdout)
+    assert would["dry_run"] and would["removed"] == {"expired": 0, "unreadable": 1, "over_budget": 0, "temp": 1}
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*")) == before  # nothing removed
     pruned = json.loads(run_enrich("cache", "prune", *base).stdout)
     assert pruned["removed"] == {"expired": 0, "unreadable": 1, "over_budget": 0, "temp": 1}
     assert pruned["kept_entries"] == 3
@@ -221,6 +225,10 @@ def test_cache_command_stats_prune_and_clear(tmp_path):
     squeezed = json.loads(run_enrich("cache", "prune", "--max-mb", "0.0007", *base).stdout)  # ~730 bytes
     assert squeezed["removed"]["over_budget"] >= 1 and squeezed["kept_bytes"] <= 0.0007 * 1024 * 1024
 
+    present = json.loads(run_enrich("cache", "stats", *base).stdout)["entries"]
+    would = json.loads(run_enrich("cache", "clear", "--dry-run", *base).stdout)
+    assert would["removed"] == present >= 1
+    assert json.loads(run_enrich("cache", "stats", *base).stdout)["entries"] == present  # nothing removed
     cleared = json.loads(run_enrich("cache", "clear", "--source", "musicbrainz", *base).stdout)
     left = json.loads(run_enrich("cache", "stats", *base).stdout)
     assert left["sources"]["musicbrainz"]["entries"] == 0

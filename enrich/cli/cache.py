@@ -32,16 +32,23 @@ def render_stats(data: dict) -> str:
 
 def render_prune(data: dict) -> str:
     r = data["removed"]
-    return (f"removed {r['expired']} expired, {r['unreadable']} unreadable, {r['over_budget']} over the size budget, "
+    verb = "dry run: would remove" if data["dry_run"] else "removed"
+    return (f"{verb} {r['expired']} expired, {r['unreadable']} unreadable, {r['over_budget']} over the size budget, "
             f"{r['temp']} leftover temp files; kept {data['kept_entries']} entries ({mb(data['kept_bytes'])})")
+
+
+def render_clear(data: dict) -> str:
+    verb = "dry run: would remove" if data["dry_run"] else "removed"
+    return f"{verb} {data['removed']} entries ({data['source']})"
 
 
 @click.command("cache")
 @click.argument("action", type=click.Choice(["stats", "prune", "clear"]))
 @click.option("--source", type=click.Choice(["lastfm", "musicbrainz", "claude"]), help="clear: only this source.")
 @click.option("--max-mb", type=click.FloatRange(min=0), help="prune: size budget [default: [http] cache_max_mb].")
+@click.option("--dry-run", is_flag=True, help="prune, clear: report what would be removed; remove nothing.")
 @common_options
-def command(app, action, source, max_mb):
+def command(app, action, source, max_mb, dry_run):
     """The disk HTTP cache of Last.fm, MusicBrainz and Claude replies.
 
     \b
@@ -52,6 +59,6 @@ def command(app, action, source, max_mb):
     if action == "stats":
         app.emit(upkeep.stats(app.config), render_stats)
     elif action == "prune":
-        app.emit(upkeep.prune(app.config, max_mb), render_prune)
+        app.emit(upkeep.prune(app.config, max_mb, dry_run=dry_run), render_prune)
     else:
-        app.emit(upkeep.clear(app.config, source), lambda d: f"removed {d['removed']} entries ({d['source']})")
+        app.emit(upkeep.clear(app.config, source, dry_run=dry_run), render_clear)

@@ -57,10 +57,11 @@ def stats(config: Config) -> dict:
             "entries": sum(r["entries"] for r in per.values()), "bytes": sum(r["bytes"] for r in per.values())}
 
 
-def prune(config: Config, max_mb: float | None = None, now: float | None = None) -> dict:
+def prune(config: Config, max_mb: float | None = None, now: float | None = None, dry_run: bool = False) -> dict:
     """Remove expired and unreadable entries, then the oldest until the cache
-    fits its size budget ([http] cache_max_mb, or ``max_mb``)."""
+    fits its size budget ([http] cache_max_mb, or ``max_mb``). A dry run only counts."""
     now = time.time() if now is None else now
+    unlink = would_unlink if dry_run else really_unlink
     budget = (config.http.cache_max_mb if max_mb is None else max_mb) * 1024 * 1024
     removed = {"expired": 0, "unreadable": 0, "over_budget": 0, "temp": 0}
     kept = []
@@ -88,20 +89,26 @@ def prune(config: Config, max_mb: float | None = None, now: float | None = None)
             break
         removed["over_budget"] += unlink(path)
         total -= size
-    return {"removed": removed, "kept_entries": len(kept) - removed["over_budget"], "kept_bytes": total}
+    return {"removed": removed, "kept_entries": len(kept) - removed["over_budget"], "kept_bytes": total,
+            "dry_run": dry_run}
 
 
-def clear(config: Config, source: str | None = None) -> dict:
+def clear(config: Config, source: str | None = None, dry_run: bool = False) -> dict:
     check_source(config, source)
+    unlink = would_unlink if dry_run else really_unlink
     removed = 0
     for _, path, _ in list(entry_files(http_dir(config.paths.cache_dir), source)):
         removed += unlink(path)
-    return {"removed": removed, "source": source or "all"}
+    return {"removed": removed, "source": source or "all", "dry_run": dry_run}
 
 
-def unlink(path: Path) -> int:
+def really_unlink(path: Path) -> int:
     try:
         os.unlink(path)
         return 1
     except OSError:
         return 0
+
+
+def would_unlink(path: Path) -> int:
+    return 1 if os.path.lexists(path) else 0
