@@ -225,3 +225,36 @@ async def test_bad_replies_fail_their_tracks_only_and_keep_what_was_stored(tmp_p
         assert all(f["error"].startswith("lastfm: ") for f in report.failed)
         assert report.enriched == len(world.tracks) - report.failed_count
         assert stored(config) == before       # failed tracks kept their genres; the others came out the same
+
+
+async def test_a_cached_classifier_answer_goes_to_the_tracks_it_was_about_whatever_their_order(tmp_path):
+    """The cache key of a request ignores the order of its tracks; the answer's t0, t1... do not."""
+    import dataclasses
+
+    from enrich.genres.settings import genres_config
+    from enrich.genres.vocabulary import load_vocabulary
+    from enrich.net import open_client
+    from enrich.sources.classifier import Item
+    from enrich.sources.classifier_lane import ClassifierLane
+
+    world = World(artists=[Artist("Jazz Player", genre="jazz"), Artist("Rock Player", genre="rock")],
+                  tracks=[Track("Jazz Player", "A"), Track("Rock Player", "B")])
+    async with FakeServices(world) as fakes:
+        config = fakes.load_config(tmp_path)
+        cfg = dataclasses.replace(genres_config(config).classifier, batch_size=2)   # a full request from submit()
+        items = [Item(1, "Jazz Player", "A", ""), Item(2, "Rock Player", "B", "")]
+        for order in (items, items[::-1]):       # the second run is answered from the HTTP cache
+            got = {}
+
+            async def on_answer(ref, answer, error):
+                got[ref] = answer
+
+            async with open_client(config) as client:
+                async with asyncio.TaskGroup() as tg:
+                    lane = ClassifierLane(client, cfg, load_vocabulary().genres, tg.create_task, on_answer,
+                                          use_batches=False)
+                    for item in order:
+                        lane.submit(item)
+                    await lane.close()
+            assert got == {1: [("jazz", 0.9)], 2: [("rock", 0.9)]}
+        assert fakes.requests("claude") == 1

@@ -120,8 +120,15 @@ def parse_answer(tool_input: Any, items: Sequence[Item], vocabulary: Iterable[st
     return answers
 
 
+def ordered(items: Sequence[Item]) -> list[Item]:
+    """The tracks in an order that depends only on their names. A request's
+    local ids (t0, t1, ...) follow this order, and its cache key (group_key)
+    ignores order, so a cached answer must come from a request in this order."""
+    return sorted(items, key=lambda i: (i.artist.casefold(), i.title.casefold(), i.album.casefold(), i.ref))
+
+
 def chunks(items: Sequence[Item], size: int) -> list[list[Item]]:
     """Requests of ``size`` tracks, in an order that depends only on the tracks'
     names (so a replay, whatever the track ids, asks the same requests)."""
-    ordered = sorted(items, key=lambda i: (i.artist.casefold(), i.title.casefold(), i.album.casefold(), i.ref))
-    return [ordered[n:n + size] for n in range(0, len(ordered), size)]
+    items = ordered(items)
+    return [items[n:n + size] for n in range(0, len(items), size)]

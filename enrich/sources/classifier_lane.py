@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 
 from enrich.errors import SourceError
 from enrich.sources import claude
-from enrich.sources.classifier import TOOL_NAME, Item, body, chunks, group_key, parse_answer
+from enrich.sources.classifier import TOOL_NAME, Item, body, chunks, group_key, ordered, parse_answer
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ class ClassifierLane:
                 await self.on_answer(item.ref, answers.get(item.ref, []), None)
 
     async def send(self, items: list[Item]) -> None:
+        # The same tracks always make the same body: the cached answer's t0, t1...
+        # then mean the same tracks as in the request that was cached.
+        items = ordered(items)
         self.stats.tracks += len(items)
         try:
             message = await claude.create_message(self.client, self.body(items), cache_key=group_key(items, self.model),
