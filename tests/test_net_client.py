@@ -290,6 +290,28 @@ async def test_identical_requests_in_flight_are_sent_once(tmp_path):
         assert fakes.requests("lastfm") == 1 and len({g.tags[0] for g in got}) == 1
 
 
+async def test_a_request_that_finishes_while_its_twin_reads_the_cache_is_not_sent_again(tmp_path):
+    async with FakeServices() as fakes:
+        fakes.service("lastfm").faults.slow_seconds = 0.1
+        fakes.service("lastfm").faults.push("slow")
+        async with open_client(fakes.load_config(tmp_path)) as client:
+            real_get, reads = client.cache.get, []
+
+            async def slow_get(source, key):
+                entry = await real_get(source, key)
+                reads.append(entry)
+                if len(reads) == 2:
+                    await asyncio.sleep(0.3)   # the twin's read comes back late (a busy thread pool)
+                return entry
+
+            client.cache.get = slow_get
+            first = asyncio.create_task(lastfm.artist_top_tags(client, "Portishead"))
+            await asyncio.sleep(0.05)          # the first is on the wire
+            twin = asyncio.create_task(lastfm.artist_top_tags(client, "Portishead"))
+            got = await asyncio.gather(first, twin)
+        assert fakes.requests("lastfm") == 1 and got[0] == got[1]
+
+
 async def test_search_sends_one_or_query_with_escapes(tmp_path):
     async with FakeServices() as fakes:
         async with open_client(fakes.load_config(tmp_path)) as client:

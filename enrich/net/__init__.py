@@ -41,7 +41,7 @@ removed) + body hash, or ``cache_key=`` given by the caller (used for Claude
 classifications). ``offline=True`` (or [http] offline) answers from the cache
 only, whatever its age; a miss is SourceUnavailable("offline; not in cache").
 
-Identical requests in flight at once are sent once and share the answer.
+Identical requests in flight at once (cache look-up included) are sent once and share the answer.
 Redirects are followed by hand for GETs to the same host only (MusicBrainz
 merged ids), each hop taking its own rate token; replies over [http]
 max_body_mb are refused. Settings: [http] (contact, offline, max_body_mb,

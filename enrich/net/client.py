@@ -168,19 +168,9 @@ class Client:
         if src.breaker.is_open:
             raise SourceUnavailable(source, src.breaker.reason, what=what)
 
-        if cache or self.offline:
-            entry = await self.cache.get(source, key)
-            now = self.clock.wall()
-            if entry is not None and (self.offline or policy.is_fresh(
-                    entry.fetched_at, entry.negative, now, src.cfg.ttl_days, src.cfg.negative_ttl_days)):
-                src.stats.cache_hits += 1
-                reply = entry.reply()  # one object, so its body is parsed only once
-                return self._settle(source, reply, classify(reply), what)
-            src.stats.cache_misses += 1
-            if self.offline:
-                raise SourceUnavailable(source, "offline; not in cache", what=what)
-
-        # Identical requests in flight share one answer.
+        # Identical requests in flight share one answer. The first one is
+        # registered before it looks in the cache: one that finished while a
+        # later one was reading the cache would otherwise be sent again.
         shared = src.inflight.get(key) if cache else None
         if shared is not None:
             reply = await asyncio.shield(shared)
@@ -189,10 +179,23 @@ class Client:
         if cache:
             src.inflight[key] = future
         try:
-            reply = await self._with_retries(src, method, url, params, json, headers,
-                                             key_param, key_header, classify, what)
-            if cache:
-                await self._store(source, key, reply, classify(reply).kind is Kind.NOT_FOUND)
+            reply = None
+            if cache or self.offline:
+                entry = await self.cache.get(source, key)
+                now = self.clock.wall()
+                if entry is not None and (self.offline or policy.is_fresh(
+                        entry.fetched_at, entry.negative, now, src.cfg.ttl_days, src.cfg.negative_ttl_days)):
+                    src.stats.cache_hits += 1
+                    reply = entry.reply()  # one object, so its body is parsed only once
+                else:
+                    src.stats.cache_misses += 1
+                    if self.offline:
+                        raise SourceUnavailable(source, "offline; not in cache", what=what)
+            if reply is None:
+                reply = await self._with_retries(src, method, url, params, json, headers,
+                                                 key_param, key_header, classify, what)
+                if cache:
+                    await self._store(source, key, reply, classify(reply).kind is Kind.NOT_FOUND)
             future.set_result(reply)
         except BaseException as exc:
             future.set_exception(exc)
