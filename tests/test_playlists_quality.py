@@ -184,6 +184,17 @@ def test_missing_files_are_excluded():
     assert playlist.excluded["missing file (disk)"] == 2 and playlist.excluded["missing file (scan)"] == 1
 
 
+@pytest.mark.parametrize("request_", [Request(genre="house", length=5), Request(auto=1, length=5)])
+def test_a_genre_or_auto_playlist_does_not_start_with_a_file_gone_from_disk(request_):
+    # The start is picked by score, not given: it must be on disk like every other track.
+    view = make_view(np.random.default_rng(0).normal(size=(12, 3)), genres=[["house"]] * 12)
+    prep = prepare(view, CFG, {}, flat_lookup)
+    [first] = plan(prep, request_, CFG, always)
+    gone = view.paths[first.rows[0]]
+    [playlist] = plan(prep, request_, CFG, lambda p: p != gone)
+    assert len(playlist.rows) == 5 and gone not in [view.paths[r] for r in playlist.rows]
+
+
 def test_relaxing_is_said_out_loud():
     # One artist only: 3 per artist and 5 apart cannot give 10 tracks.
     view = make_view(np.zeros((12, 2)), artists=["Solo"] * 12)

@@ -177,9 +177,10 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
         scores.total[seeds] = np.inf  # the two ends are in the playlist whatever they score
     timings["score_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if not seeds:
-        seeds = [int(np.argmax(np.where(np.isfinite(scores.total) & ~view.missing, scores.total, -np.inf)))]
-        if not np.isfinite(scores.total[seeds[0]]):
+        start = best_present(view, np.where(~view.missing, scores.total, -np.inf), exists)
+        if start is None:
             raise PlaylistError(f"no track can be compared with the genre '{request.genre}'")
+        seeds = [start]
     playlist = assemble(prep, cfg, scores, seeds, rules, count, seconds, request.direction, end, exists, timings)
     playlist.name, playlist.kind = name, kind
     return [playlist]
@@ -249,9 +250,8 @@ def plan_auto(prep: Prepared, request: Request, cfg: PlaylistsConfig, rules: Rul
         started = time.perf_counter()
         scores = score(view, prep.space, [target], cfg)
         timings["score_ms"] = round(timings["score_ms"] + (time.perf_counter() - started) * 1000, 2)
-        inside = np.where(allowed & np.isfinite(scores.total), scores.total, -np.inf)
-        start = int(np.argmax(inside))
-        if not np.isfinite(inside[start]):
+        start = best_present(view, np.where(allowed, scores.total, -np.inf), exists)
+        if start is None:
             continue
         playlist = assemble(prep, cfg, scores, [start], rules, count, seconds, request.direction, None,
                             exists, timings, allowed=allowed)
@@ -267,6 +267,16 @@ def plan_auto(prep: Prepared, request: Request, cfg: PlaylistsConfig, rules: Rul
     for p, n in zip(playlists, names):
         p.name = n
     return playlists
+
+
+def best_present(view: LibraryView, total: np.ndarray, exists: Callable[[str], bool]) -> int | None:
+    """The best-scoring row with a finite score whose file is on disk (the start of a playlist)."""
+    for i in np.argsort(-total, kind="stable").tolist():
+        if not np.isfinite(total[i]):
+            return None
+        if exists(view.fs_path(i)):
+            return i
+    return None
 
 
 def path_targets(a: Target, b: Target) -> list[Target]:
