@@ -258,3 +258,19 @@ async def test_a_cached_classifier_answer_goes_to_the_tracks_it_was_about_whatev
                     await lane.close()
             assert got == {1: [("jazz", 0.9)], 2: [("rock", 0.9)]}
         assert fakes.requests("claude") == 1
+
+
+async def test_explain_takes_percent_and_underscore_in_a_reference_literally(tmp_path):
+    from enrich.store.genres import find_tracks
+
+    async with FakeServices() as fakes:
+        config = load(fakes, tmp_path)
+    await add_tracks(config, [dict(artist="Crystal Waters", title="100% Pure Love"),
+                              dict(artist="Crystal Waters", title="100 Years of Pure Love"),
+                              dict(artist="DJ", title="track_01"), dict(artist="DJ", title="trackX01")])
+    conn = await open_db(config.paths.db)
+    try:
+        assert [t["title"] for t in await find_tracks(conn, "100% pure")] == ["100% Pure Love"]
+        assert [t["title"] for t in await find_tracks(conn, "DJ - track_01")] == ["track_01"]
+    finally:
+        await conn.close()

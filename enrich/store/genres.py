@@ -123,8 +123,10 @@ async def find_tracks(conn: aiosqlite.Connection, ref: str, limit: int = 5) -> l
         sql, args = f"SELECT {cols} FROM tracks WHERE id = ?", [int(ref)]
     else:
         sql = (f"SELECT {cols} FROM tracks WHERE path = ? OR lower(coalesce(artist,'') || ' - ' || coalesce(title,''))"
-               " LIKE ? OR lower(path) LIKE ? ORDER BY (path = ?) DESC, id LIMIT ?")
-        pattern = "%" + ref.lower().replace("%", "\\%") + "%"
+               " LIKE ? ESCAPE '\\' OR lower(path) LIKE ? ESCAPE '\\' ORDER BY (path = ?) DESC, id LIMIT ?")
+        # '%' and '_' in the reference are meant literally ("100% Pure", "track_01").
+        literal = ref.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + literal + "%"
         args = [ref, pattern, pattern, ref, limit]
     async with conn.execute(sql, args) as cur:
         return [dict(zip(("id", "path", "artist", "album", "title"), row)) for row in await cur.fetchall()]
