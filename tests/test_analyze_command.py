@@ -228,3 +228,7 @@ def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
     assert finished == stored  # every checkpoint has its features and the other way round
     report = json.loads(analyze(db, "--no-scan", "--json", str(folder)).stdout)
     assert report["resumed"] is True and report["analysed"] == 16 - stored
+    # The run's counts add up over both parts; the worker count is the run's, not a sum.
+    [(counts,)] = db_rows(db, "SELECT counts FROM runs WHERE command = 'analyze'")
+    counts = json.loads(counts)
+    assert counts["analysed"] == 16 and counts["workers"] == report["workers"]

@@ -135,8 +135,10 @@ async def analyze(
                     report.pool = {k: round(v, 1) if isinstance(v, float) else v for k, v in asdict(stats).items()}
             finally:
                 progress.finish()
+                # Counter.update adds: a resumed run's counts sum both parts. The worker count is not a sum.
                 run.counts.update(analysed=report.analysed, failed=sink.failed, tags_written=report.tags_written,
-                                  workers=report.workers, seconds=round(time.monotonic() - started))
+                                  seconds=round(time.monotonic() - started))
+                run.counts["workers"] = report.workers
             await writer.flush()
             # Failures of the whole run, including those before a resume.
             report.failed = [{"item": f["item"], "error": f["error"]} for f in await run_sql.failed_items(conn, run.id)]
