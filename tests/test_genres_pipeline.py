@@ -274,3 +274,25 @@ async def test_explain_takes_percent_and_underscore_in_a_reference_literally(tmp
         assert [t["title"] for t in await find_tracks(conn, "DJ - track_01")] == ["track_01"]
     finally:
         await conn.close()
+
+
+async def test_claude_cost_counts_only_the_answers_paid_for_in_this_run(tmp_path):
+    world = unknown_world(2, "jazz")
+    one, two = world_rows(world)
+    per_track = "\n[genres.classifier]\nbatch_size = 1\n"      # one request per track
+    async with FakeServices(world) as fakes:
+        first = load(fakes, tmp_path / "a", extra=per_track)
+        await add_tracks(first, [one])
+        await genres(first, ["/music"], scan_first=False)
+        # the same HTTP cache, a new database: the first track's answer comes from the cache
+        mixed = load(fakes, tmp_path / "a", extra=per_track, db=tmp_path / "mixed.db")
+        await add_tracks(mixed, [one, two])
+        report = await genres(mixed, ["/music"], scan_first=False)
+        # the second track alone, with nothing cached
+        alone = load(fakes, tmp_path / "b", extra=per_track)
+        await add_tracks(alone, [two])
+        expected = await genres(alone, ["/music"], scan_first=False)
+    assert report.claude["cached"] == 1 and report.sources["claude"]["requests"] == 1
+    assert expected.claude["cost_usd"] > 0
+    assert report.claude["cost_usd"] == expected.claude["cost_usd"]
+    assert report.claude["input_tokens"] == expected.claude["input_tokens"]

@@ -342,12 +342,7 @@ async def enrich(config, todo, vocab, cfg, report, progress, sink, clock, offlin
             net = client.report()
             report.sources, report.notices = net["sources"], net["notices"]
         if lane is not None:
-            report.claude = lane.stats.as_dict()
-            # Answers served from the HTTP cache were paid for by an earlier run.
-            sent, hits = report.sources["claude"]["requests"], report.sources["claude"]["cache_hits"]
-            if hits:
-                report.claude["cached"] = hits
-                report.claude["cost_usd"] = round(report.claude["cost_usd"] * sent / max(1, sent + hits), 6)
+            report.claude = lane.stats.as_dict()   # answers from the HTTP cache cost nothing
         elif cfg.classifier.mode != "never":
             report.claude = {"skipped": client.why_unavailable("claude")}
 

@@ -23,7 +23,8 @@ class ClassifierStats:
     requests: int = 0          # messages sent, or batch requests inside batches
     tracks: int = 0            # tracks asked about
     usage: claude.Usage = field(default_factory=claude.Usage)
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0      # of the answers paid for in this run (not those from the cache)
+    cached: int = 0            # messages answered from the HTTP cache
     batch_id: str | None = None
 
     def as_dict(self) -> dict:
@@ -31,7 +32,8 @@ class ClassifierStats:
                 "output_tokens": self.usage.output_tokens,
                 "cache_read_input_tokens": self.usage.cache_read_input_tokens,
                 "cache_creation_input_tokens": self.usage.cache_creation_input_tokens,
-                "cost_usd": round(self.cost_usd, 6), "batch_id": self.batch_id}
+                "cost_usd": round(self.cost_usd, 6), "batch_id": self.batch_id,
+                **({"cached": self.cached} if self.cached else {})}
 
 
 class ClassifierLane:
@@ -92,7 +94,10 @@ class ClassifierLane:
             await self.answer(items, None, str(exc), {i.ref for i in items})
             return
         self.stats.requests += 1
-        self.account(message.usage, batch=False)
+        if message.from_cache:
+            self.stats.cached += 1
+        else:
+            self.account(message.usage, batch=False)
         await self.answer(items, message, None, {i.ref for i in items})
 
     def account(self, usage: claude.Usage, *, batch: bool) -> None:

@@ -9,6 +9,7 @@ any order, with errors nested (``{"type": "error", "error": {...}}``) or flat.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -46,6 +47,7 @@ class Message:
     tool_uses: list[dict] = field(default_factory=list)  # [{id, name, input}]
     blocks: dict[str, list[dict]] = field(default_factory=dict)  # every block, by type
     usage: Usage = Usage()
+    from_cache: bool = False  # answered from the HTTP cache: paid for by an earlier run
 
     def tool_input(self, name: str | None = None) -> dict | None:
         for use in self.tool_uses:
@@ -238,7 +240,8 @@ async def create_message(client, body: dict, *, cache_key: str | None = None, ca
     reply = await client.fetch(SOURCE, MESSAGES, method="POST", json=body, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what,
                                cache=cache, cache_key=cache_key)
-    return reply.parsed(parse)
+    message = reply.parsed(parse)
+    return dataclasses.replace(message, from_cache=True) if reply.from_cache else message
 
 
 async def create_batch(client, requests: list[dict], *, what: str = "batch") -> str:
