@@ -370,6 +370,16 @@ async def test_claude_batches_round_trip(tmp_path):
     assert by_id["gone"]["type"] == "expired"
 
 
+async def test_a_results_url_on_another_host_does_not_get_the_api_key(tmp_path):
+    async with FakeServices() as fakes:
+        async with open_client(fakes.load_config(tmp_path)) as client:
+            elsewhere = claude.Batch("msgbatch_x", "ended", {}, fakes.urls["lastfm"] + "/2.0/?results")
+            with pytest.raises(BadReply, match="another host"):
+                await claude.batch_results(client, elsewhere)
+            assert client.is_available("claude")
+        assert fakes.requests() == 0
+
+
 async def test_no_secret_reaches_logs_errors_reports_or_the_cache(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     errors = []

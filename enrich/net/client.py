@@ -167,6 +167,9 @@ class Client:
         key = cache_key or policy.request_key(method, url, params, json)
         if src.breaker.is_open:
             raise SourceUnavailable(source, src.breaker.reason, what=what)
+        if (key_param or key_header) and _origin(url) != _origin(src.cfg.base_url):
+            # A full URL from a reply (say, a batch's results_url) must not take our key elsewhere.
+            raise BadReply(source, f"refusing to send the API key to another host ({_origin(url)})", what=what)
 
         # Identical requests in flight share one answer. The first one is
         # registered before it looks in the cache: one that finished while a
