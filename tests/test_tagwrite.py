@@ -157,3 +157,14 @@ def test_truncated_flac_is_refused_and_kept(tmp_path):
     with pytest.raises(FileError):
         write_tags(path, genres=["rock"])
     assert path.read_bytes() == data
+
+
+def test_a_file_reached_through_a_link_is_written_and_the_link_kept(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    real = make(tmp_path / "elsewhere", "flac")
+    link = tmp_path / "linked.flac"
+    link.symlink_to(real)
+    write_tags(link, genres=["rock"])
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert read_back(str(real))["genres"] == ["rock"]
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == [real.name]

@@ -163,8 +163,10 @@ def write_tags(path, genres: Sequence[str] | None = None, bpm: float | None = No
     Raises FileError naming the file when it cannot be written; the file is then unchanged.
     """
     path = os.fspath(path)
+    # Through a symbolic link, the file it leads to is written (the link stays a link).
+    target = os.path.realpath(path)
     genres = None if genres is None else [str(g) for g in genres]
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(target)
     try:
         fd, temp = tempfile.mkstemp(prefix=".enrich-", suffix=Path(path).suffix, dir=folder)
         os.close(fd)
@@ -172,7 +174,7 @@ def write_tags(path, genres: Sequence[str] | None = None, bpm: float | None = No
         raise FileError(path, f"cannot write tags: folder is not writable ({exc.strerror})") from exc
     try:
         try:
-            shutil.copy2(path, temp)
+            shutil.copy2(target, temp)
             audio = mutagen.File(temp)
         except OSError as exc:
             raise FileError(path, f"cannot write tags: {exc.strerror or exc}") from exc
@@ -193,7 +195,7 @@ def write_tags(path, genres: Sequence[str] | None = None, bpm: float | None = No
                 or (key is not None and got["key"] != key):
             raise FileError(path, "cannot write tags: they did not read back as written; file left unchanged")
         try:
-            os.replace(temp, path)
+            os.replace(temp, target)
         except OSError as exc:
             raise FileError(path, f"cannot replace the file: {exc.strerror}") from exc
     finally:
