@@ -296,3 +296,35 @@ async def test_claude_cost_counts_only_the_answers_paid_for_in_this_run(tmp_path
     assert expected.claude["cost_usd"] > 0
     assert report.claude["cost_usd"] == expected.claude["cost_usd"]
     assert report.claude["input_tokens"] == expected.claude["input_tokens"]
+
+
+@pytest.mark.parametrize("shared", ["lastfm artist answer", "musicbrainz artist search"])
+async def test_an_unexpected_error_in_a_shared_answer_fails_its_tracks_not_the_run(tmp_path, monkeypatch, shared):
+    from enrich.sources import evidence
+
+    if shared == "lastfm artist answer":
+        real = evidence.Evidence.lastfm_artist
+
+        async def odd(self, artist):
+            if artist == "AC/DC":
+                raise KeyError("count")      # say, a parser bug on one odd reply
+            return await real(self, artist)
+
+        monkeypatch.setattr(evidence.Evidence, "lastfm_artist", odd)
+    else:
+        def odd_match(names, results, min_score):
+            raise KeyError("score")
+
+        monkeypatch.setattr(evidence, "match_artists", odd_match)
+    world = World.sample()
+    async with FakeServices(world) as fakes:
+        config = load(fakes, tmp_path, extra="\n[genres]\nmusicbrainz_search_batch = 1\n")
+        rows = world_rows(world)
+        await add_tracks(config, rows)
+        report = await genres(config, ["/music"], scan_first=False)
+    assert report.failed_count >= 1 and all("unexpected error" in f["error"] or "search failed" in f["error"]
+                                            for f in report.failed)
+    if shared == "lastfm artist answer":
+        assert report.failed_count == 1 and report.enriched == len(rows) - 1    # AC/DC's track only
+    else:
+        assert report.failed_count == len(rows)      # every track waited on a search; the run still ended

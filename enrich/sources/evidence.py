@@ -73,6 +73,11 @@ class SearchBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 - it fails the tracks that wait on it, not the run
+            log.exception("genres: unexpected error in an artist search")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(SourceError("musicbrainz", f"search failed: {exc!r}"))
         except BaseException as exc:
             for _, future in batch:
                 if not future.done():
@@ -110,6 +115,9 @@ class Evidence:
             return await make()
         except SourceError as exc:
             return exc
+        except Exception as exc:  # noqa: BLE001 - one odd answer fails the tracks that share it, not the run
+            log.exception("genres: unexpected error in a shared answer")
+            return SourceError("genres", f"unexpected error: {exc!r}"[:300])
 
     async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable], key=None):
         """Await one answer; votes go into ``gathered``, failures into its errors."""
