@@ -70,8 +70,6 @@ def prune(config: Config, max_mb: float | None = None, now: float | None = None,
             if now - st.st_mtime > STALE_TEMP_S:
                 removed["temp"] += unlink(path)
             continue
-        if path.name == LAST_RUN:
-            continue
         try:
             entry = decode(path.read_bytes())
         except OSError:

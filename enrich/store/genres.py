@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import aiosqlite
 
@@ -51,8 +51,7 @@ def root_clause(roots: Sequence[str]) -> tuple[str, list]:
 
 
 async def tracks_to_enrich(conn: aiosqlite.Connection, roots: Sequence[str], basis: str, *,
-                           stale_before: float, empty_stale_before: float,
-                           only_ids: Iterable[int] | None = None) -> list[TrackToDo]:
+                           stale_before: float, empty_stale_before: float) -> list[TrackToDo]:
     """New, changed and stale tracks under ``roots``, ordered by artist so an
     artist's tracks are close together."""
     where, params = root_clause(roots)
@@ -67,13 +66,8 @@ async def tracks_to_enrich(conn: aiosqlite.Connection, roots: Sequence[str], bas
         " ORDER BY coalesce(t.album_artist, t.artist, ''), t.album, t.id"
     ).replace("{FINGERPRINT}", FINGERPRINT)
     args = [basis, basis, *params, basis, stale_before, empty_stale_before]
-    wanted = set(only_ids) if only_ids is not None else None
-    found = []
     async with conn.execute(sql, args) as cur:
-        async for row in cur:
-            if wanted is None or row[0] in wanted:
-                found.append(TrackToDo(*row))
-    return found
+        return [TrackToDo(*row) async for row in cur]
 
 
 async def count_tracks(conn: aiosqlite.Connection, roots: Sequence[str]) -> int:
