@@ -124,3 +124,10 @@ def test_weak_outcome_goes_to_classifier():
                      Settings(WEIGHTS, 0.1, 3, "score", 0.0))
     assert classifier_reason(outcome, VOCAB, ClassifierPolicy(when=("weak",))) is None
     assert classifier_reason(outcome, VOCAB, ClassifierPolicy(when=("weak",), weak_below=0.7)) == "weak"
+
+
+def test_votes_that_all_weigh_zero_say_nothing():
+    # Claude answers with confidence 0 when [genres.classifier] min_confidence = 0.
+    votes = [Vote("claude", "track", "jazz", 0.0), Vote("lastfm", "track", "rock", 100)]
+    assert [g.genre for g in decide(votes, VOCAB, Settings({"claude": 1.0, "lastfm": 1.0})).genres] == ["rock"]
+    assert decide([Vote("claude", "track", "jazz", 0.0)], VOCAB, Settings({"claude": 1.0})).genres == ()

@@ -58,10 +58,12 @@ def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary, settings: Set
     for vote, genre in votes:
         strongest[vote.source] = max(strongest[vote.source], vote.weight)
     for vote, genre in votes:
+        if strongest[vote.source] <= 0:
+            continue  # a source whose every vote weighs 0 (say, confidence 0) says nothing
         key = (vote.source, genre)
         best[key] = max(best.get(key, 0.0), vote.weight / strongest[vote.source])
         evidence[genre].append(vote.as_dict())
-    total = sum(settings.weights.get(s, 0.0) for s in strongest)
+    total = sum(settings.weights.get(s, 0.0) for s, top in strongest.items() if top > 0)
     if total <= 0:
         return {}, evidence
     direct: dict[str, float] = defaultdict(float)
