@@ -328,3 +328,27 @@ async def test_an_unexpected_error_in_a_shared_answer_fails_its_tracks_not_the_r
         assert report.failed_count == 1 and report.enriched == len(rows) - 1    # AC/DC's track only
     else:
         assert report.failed_count == len(rows)      # every track waited on a search; the run still ended
+
+
+async def test_an_online_dry_run_does_not_pay_for_claude_but_uses_stored_answers(tmp_path):
+    world = World.sample()
+    world.artists.append(Artist("Mystery Act", tags=[], genres=[], genre="polka"))
+    world.tracks.append(Track("Mystery Act", "Oompah", "Void", tags=[], genre="polka"))
+    world.index()
+    async with FakeServices(world) as fakes:
+        config = load(fakes, tmp_path)
+        await add_tracks(config, world_rows(world))
+        dry = await genres(config, ["/music"], scan_first=False, dry_run=True)
+        assert fakes.requests("claude") == 0 and dry.claude_not_asked == 1
+        change = next(c for c in dry.changes if c["track"] == "Mystery Act - Oompah")
+        assert change["new"] == []  # the free sources know nothing of it
+        assert stored(config) == {}  # and nothing was written
+
+        await genres(config, ["/music"], scan_first=False)  # the real run asks Claude once
+        assert fakes.requests("claude") == 1
+        fakes.reset_counters()
+        config2 = load(fakes, tmp_path, extra="\n[genres]\ntop_n = 2\n")  # everything is due again
+        dry = await genres(config2, ["/music"], scan_first=False, dry_run=True)
+        change = next(c for c in dry.changes if c["track"] == "Mystery Act - Oompah")
+        assert change["new"] == ["polka", "world"] and dry.claude_not_asked == 0  # the stored answer
+        assert fakes.requests("claude") == 0

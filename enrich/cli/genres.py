@@ -50,6 +50,9 @@ def render(report: dict) -> str:
         lines.append(f"  claude       {claude['tracks']} tracks in {claude['requests']} requests; "
                      f"{claude['input_tokens']} input + {claude['output_tokens']} output tokens; "
                      f"about ${claude['cost_usd']:.4f}" + (" (answers from the cache cost nothing)" if claude.get("cached") else "") + (f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""))
+    if report["claude_not_asked"]:
+        lines.append(f"note: dry run: {report['claude_not_asked']} tracks would be sent to Claude; not asked "
+                     "(a dry run spends nothing), so their genres above come from the other sources")
     for notice in report["notices"]:
         lines.append(f"note: {notice}")
     if report["offline"]:

@@ -69,6 +69,7 @@ class GenresReport:
     sources: dict = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     claude: dict = field(default_factory=dict)
+    claude_not_asked: int = 0  # dry run: tracks the policy would send to Claude, not asked (it costs money)
     elapsed: float = 0.0
 
     def to_dict(self) -> dict:
@@ -162,6 +163,11 @@ class Enricher:
         self.waiting[track.id] = (track, gathered.votes, reason, key, level)
         if key in self.cached_answers:
             await self.answered(track.id, self.cached_answers[key], None, cached=True)
+        elif self.dry_run and not self.client.offline:
+            # A dry run spends no money: the track shows what the free sources say, and the report counts it.
+            self.waiting.pop(track.id)
+            self.report.claude_not_asked += 1
+            await self.sink.done(track, outcome, reason)
         else:
             self.lane.submit(item)
 
