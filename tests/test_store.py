@@ -118,6 +118,27 @@ async def test_call_returns_result_in_queue_order(tmp_path):
     await conn.close()
 
 
+@pytest.mark.parametrize("wait", ["flush", "call"])
+async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_not_a_hang(tmp_path, wait):
+    conn = await open_db(tmp_path / "lib.db")
+    writer = Writer(conn, batch_size=1, queue_size=1, flush_interval=0.01)
+    await writer.__aenter__()
+    await writer.put("INSERT INTO no_such_table VALUES (?)", (1,))
+    await asyncio.sleep(0)  # the writer takes it and starts its commit
+    await writer.put(INSERT, ("scan", "a", 1.0))  # the queue is full again
+    waiting = writer.flush() if wait == "flush" else writer.execute(INSERT, ("scan", "b", 2.0))
+    try:
+        # Blocked on the full queue while the commit fails.
+        outcome = await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 5)
+    except asyncio.TimeoutError:
+        outcome = ["hung"]
+    finally:
+        with pytest.raises(StoreError):
+            await writer.close()
+        await conn.close()
+    assert isinstance(outcome[0], StoreError) and "no such table" in str(outcome[0]), outcome
+
+
 async def test_close_commits_what_is_queued(tmp_path):
     db = tmp_path / "lib.db"
     conn = await open_db(db)

@@ -90,12 +90,13 @@ class Writer:
         group = list(ops)
         if group:
             await self.queue.put(group)
+            self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
 
     async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[Any]]) -> Any:
         """Run ``fn(conn)`` in its own transaction after what is queued; return its result."""
         self.raise_if_failed()
         item = Call(fn)
-        await self.queue.put(item)
+        await self.put_special(item)
         return await item.future
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
@@ -111,8 +112,15 @@ class Writer:
         """Wait until everything queued so far is committed."""
         self.raise_if_failed()
         barrier = Barrier()
-        await self.queue.put(barrier)
+        await self.put_special(barrier)
         await barrier.future
+
+    async def put_special(self, item: Call | Barrier) -> None:
+        await self.queue.put(item)
+        # Waiting for room, we may have been let in after the writer stopped and emptied
+        # the queue: nobody would ever answer the item, so fail it here.
+        if self.error is not None and not item.future.done():
+            item.future.set_exception(StoreError(f"the database writer stopped: {self.error}"))
 
     async def close(self) -> None:
         """Commit what is queued and stop. Safe to call twice and after cancellation."""
