@@ -58,6 +58,23 @@ async def test_other_work_and_no_resume_start_fresh(tmp_path):
     await conn.close()
 
 
+async def test_no_resume_abandons_only_the_run_of_the_same_work(tmp_path):
+    conn = await open_db(tmp_path / "lib.db")
+    async with Writer(conn, flush_interval=0.01) as writer:
+        with pytest.raises(asyncio.CancelledError):
+            async with running(writer, "genres", "/music", {}) as music:
+                await writer.put_group([music.save_state(batch_id="msgbatch_01")])
+                raise asyncio.CancelledError
+        async with running(writer, "genres", "/other", {}, resume=False):
+            pass
+        status = (await sql.get_run(conn, music.id))["status"]
+        async with running(writer, "genres", "/music", {}) as again:
+            pass
+    await conn.close()
+    assert status == "interrupted"  # still resumable
+    assert again.id == music.id and again.state == {"batch_id": "msgbatch_01"}
+
+
 async def test_a_run_that_raises_is_marked_failed(tmp_path):
     conn = await open_db(tmp_path / "lib.db")
     async with Writer(conn, flush_interval=0.01) as writer:

@@ -64,7 +64,7 @@ async def begin(writer: Writer, command: str, work_key: str, args: dict, *, resu
                 counts = Counter({k: v for k, v in old["counts"].items() if isinstance(v, int)})
                 return Run(old["id"], command, work_key, True, frozenset(items), old["state"], counts)
         for old in previous:
-            if not resume:
+            if not resume and old["work_key"] == work_key:  # other work stays resumable
                 await sql.set_status(conn, old["id"], "abandoned")
         run_id = await sql.insert_run(conn, command, work_key, args)
         return Run(run_id, command, work_key)
