@@ -11,7 +11,6 @@ Third-party errors are wrapped where they cross into our code
     ├── ItemError                    one item failed; the run goes on  exit 1
     │   ├── FileError                a file cannot be read or written
     │   ├── AnalysisError            audio could not be analysed
-    │   │   └── WorkerCrashed        the worker process died on it
     │   └── SourceError              a web source failed for an item
     │       ├── NotFound             the source does not know the item
     │       ├── SourceUnavailable    the source is off for this run
@@ -64,10 +63,6 @@ class FileError(ItemError):
 
 
 class AnalysisError(ItemError):
-    pass
-
-
-class WorkerCrashed(AnalysisError):
     pass
 
 

@@ -19,8 +19,15 @@ from enrich.store.writer import Writer
 pytestmark = pytest.mark.anyio
 
 
-async def test_items_are_checkpointed_and_a_stopped_run_resumes(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+@pytest.fixture
+async def conn(tmp_path):
+    """The test's database, closed even when an assertion fails (an open one keeps pytest from exiting)."""
+    connection = await open_db(tmp_path / "lib.db")
+    yield connection
+    await connection.close()
+
+
+async def test_items_are_checkpointed_and_a_stopped_run_resumes(tmp_path, conn):
     async with Writer(conn, flush_interval=0.01) as writer:
         with pytest.raises(asyncio.CancelledError):
             async with running(writer, "scan", "/music", {"paths": ["/music"]}) as run:
@@ -40,11 +47,9 @@ async def test_items_are_checkpointed_and_a_stopped_run_resumes(tmp_path):
         assert done["status"] == "done" and done["finished_at"] is not None
         assert await sql.item_counts(conn, first_id) == {"done": 2, "failed": 1}
         assert (await sql.failed_items(conn, first_id))[0]["error"] == "truncated file"
-    await conn.close()
 
 
-async def test_other_work_and_no_resume_start_fresh(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_other_work_and_no_resume_start_fresh(tmp_path, conn):
     async with Writer(conn, flush_interval=0.01) as writer:
         with pytest.raises(asyncio.CancelledError):
             async with running(writer, "scan", "/music", {}):
@@ -55,11 +60,9 @@ async def test_other_work_and_no_resume_start_fresh(tmp_path):
             assert not fresh.resumed
         statuses = [r["status"] for r in await sql.list_runs(conn)]
         assert statuses == ["done", "done", "abandoned"]
-    await conn.close()
 
 
-async def test_no_resume_abandons_only_the_run_of_the_same_work(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_no_resume_abandons_only_the_run_of_the_same_work(tmp_path, conn):
     async with Writer(conn, flush_interval=0.01) as writer:
         with pytest.raises(asyncio.CancelledError):
             async with running(writer, "genres", "/music", {}) as music:
@@ -70,23 +73,19 @@ async def test_no_resume_abandons_only_the_run_of_the_same_work(tmp_path):
         status = (await sql.get_run(conn, music.id))["status"]
         async with running(writer, "genres", "/music", {}) as again:
             pass
-    await conn.close()
     assert status == "interrupted"  # still resumable
     assert again.id == music.id and again.state == {"batch_id": "msgbatch_01"}
 
 
-async def test_a_run_that_raises_is_marked_failed(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_a_run_that_raises_is_marked_failed(tmp_path, conn):
     async with Writer(conn, flush_interval=0.01) as writer:
         with pytest.raises(RuntimeError):
             async with running(writer, "genres", "all", {}) as run:
                 raise RuntimeError("boom")
         assert (await sql.get_run(conn, run.id))["status"] == "failed"
-    await conn.close()
 
 
-async def test_state_survives_for_the_resumed_run(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_state_survives_for_the_resumed_run(tmp_path, conn):
     async with Writer(conn, flush_interval=0.01) as writer:
         with pytest.raises(asyncio.CancelledError):
             async with running(writer, "genres", "all", {}) as run:
@@ -94,7 +93,6 @@ async def test_state_survives_for_the_resumed_run(tmp_path):
                 raise asyncio.CancelledError
         async with running(writer, "genres", "all", {}) as run:
             assert run.state == {"batch_id": "msgbatch_01"}
-    await conn.close()
 
 
 def hold_lock(db, ready, release):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -14,6 +15,14 @@ from enrich.store.db import migrations, open_db
 from enrich.store.writer import Writer
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def conn(tmp_path):
+    """The test's database, closed even when an assertion fails (an open one keeps pytest from exiting)."""
+    connection = await open_db(tmp_path / "lib.db")
+    yield connection
+    await connection.close()
 
 INSERT = "INSERT INTO runs (command, work_key, started_at, status) VALUES (?, ?, ?, 'running')"
 
@@ -72,8 +81,7 @@ async def test_a_directory_given_as_db_is_an_error(tmp_path):
         await open_db(tmp_path)
 
 
-async def test_writer_batches_rows_into_few_transactions(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_writer_batches_rows_into_few_transactions(tmp_path, conn):
     async with Writer(conn, batch_size=500, flush_interval=5) as writer:
         for i in range(2000):
             await writer.put(INSERT, ("scan", f"k{i}", float(i)))
@@ -81,21 +89,17 @@ async def test_writer_batches_rows_into_few_transactions(tmp_path):
     assert writer.stats.transactions <= 5  # 2000 rows / 500 per batch, never one per row
     async with conn.execute("SELECT COUNT(*) FROM runs") as cur:
         assert (await cur.fetchone())[0] == 2000
-    await conn.close()
 
 
-async def test_writer_flushes_partial_batch_after_interval(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_writer_flushes_partial_batch_after_interval(tmp_path, conn):
     async with Writer(conn, batch_size=10_000, flush_interval=0.05) as writer:
         await writer.put(INSERT, ("scan", "one", 1.0))
         await asyncio.sleep(0.3)
         async with conn.execute("SELECT COUNT(*) FROM runs") as cur:
             assert (await cur.fetchone())[0] == 1
-    await conn.close()
 
 
-async def test_a_group_commits_together_or_not_at_all(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_a_group_commits_together_or_not_at_all(tmp_path, conn):
     writer = Writer(conn, batch_size=100, flush_interval=0.01)
     with pytest.raises(StoreError, match="NOT NULL"):
         async with writer:
@@ -106,21 +110,17 @@ async def test_a_group_commits_together_or_not_at_all(tmp_path):
             await writer.flush()
     async with conn.execute("SELECT work_key FROM runs ORDER BY id") as cur:
         assert [r[0] for r in await cur.fetchall()] == ["a", "b"]
-    await conn.close()
 
 
-async def test_call_returns_result_in_queue_order(tmp_path):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_call_returns_result_in_queue_order(tmp_path, conn):
     async with Writer(conn, batch_size=1000, flush_interval=5) as writer:
         await writer.put(INSERT, ("scan", "first", 1.0))
         rowid = await writer.execute(INSERT, ("scan", "second", 2.0))
         assert rowid == 2  # the queued row was committed before the call ran
-    await conn.close()
 
 
 @pytest.mark.parametrize("wait", ["flush", "call"])
-async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_not_a_hang(tmp_path, wait):
-    conn = await open_db(tmp_path / "lib.db")
+async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_not_a_hang(tmp_path, wait, conn):
     writer = Writer(conn, batch_size=1, queue_size=1, flush_interval=0.01)
     await writer.__aenter__()
     await writer.put("INSERT INTO no_such_table VALUES (?)", (1,))
@@ -135,7 +135,6 @@ async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_n
     finally:
         with pytest.raises(StoreError):
             await writer.close()
-        await conn.close()
     assert isinstance(outcome[0], StoreError) and "no such table" in str(outcome[0]), outcome
 
 
@@ -150,3 +149,17 @@ async def test_close_commits_what_is_queued(tmp_path):
     await conn.close()
     with sqlite3.connect(db) as check:
         assert check.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 100
+
+
+async def test_a_database_under_a_name_that_is_not_utf8_opens_for_reading_too(tmp_path):
+    from enrich import config as config_mod
+    from enrich.store.session import reading, writing
+
+    folder = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")  # Latin-1 bytes: not UTF-8
+    os.makedirs(folder)
+    cfg = config_mod.load(env={}, overrides={"paths.db": os.path.join(folder, "lib.db")})
+    async with writing(cfg, "scan") as (_, writer):
+        await writer.execute(INSERT, ("scan", "k", 1.0))
+    async with reading(cfg) as conn:
+        async with conn.execute("SELECT work_key FROM runs") as cur:
+            assert [r[0] for r in await cur.fetchall()] == ["k"]

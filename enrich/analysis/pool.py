@@ -5,8 +5,8 @@ file a worker holds. One async *slot* per worker feeds it a job at a time and
 waits on the pipe and the process sentinel together:
 
 - a reply: hand it on; after ``max_tasks`` replies the worker is replaced (memory stays flat);
-- the process died (crash, OOM killer, kill -9): that file fails with ``WorkerCrashed``'s
-  reason, a fresh worker takes the slot;
+- the process died (crash, OOM killer, kill -9): that file fails, its reason naming how the
+  worker ended, and a fresh worker takes the slot;
 - ``timeout`` passed: the worker is killed, the file fails, a fresh worker takes the slot.
 
 Work in flight is one job per worker, so memory does not grow with the library.

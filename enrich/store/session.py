@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import urllib.parse
 from contextlib import asynccontextmanager
@@ -46,7 +47,7 @@ async def reading(config: Config) -> AsyncIterator[aiosqlite.Connection | None]:
         yield None
         return
     try:
-        conn = await aiosqlite.connect(f"file:{urllib.parse.quote(str(db.resolve()))}?mode=ro", uri=True,
+        conn = await aiosqlite.connect(f"file:{urllib.parse.quote(os.fsencode(db.resolve()))}?mode=ro", uri=True,
                                        timeout=config.store.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
         await conn.execute("SELECT name FROM sqlite_master LIMIT 1")
