@@ -213,7 +213,8 @@ class Client:
     def _settle(self, source: str, reply: Reply, verdict: Verdict, what: str) -> Reply:
         if verdict.kind is Kind.NOT_FOUND:
             self.sources[source].stats.not_found += 1
-            raise NotFound(source, verdict.reason or "not found", what=what)
+            # The reason comes from the reply body, which may echo the request: scrub it.
+            raise NotFound(source, policy.redact(verdict.reason or "not found", self.secrets), what=what)
         return reply
 
     async def _store(self, source: str, key: str, reply: Reply, negative: bool) -> None:
