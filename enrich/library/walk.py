@@ -107,10 +107,14 @@ def walk(
     def inside(target: str) -> bool:
         return leave_roots or any(is_under(target, r) for r in result.roots)
 
-    def note_file(path: str, st: os.stat_result, linked: bool) -> None:
-        candidates.append((path, st, linked))
-        if on_file and len(candidates) % 500 == 0:
-            on_file(500)
+    reported = 0
+
+    def note_files(files: list[tuple[str, os.stat_result, bool]]) -> None:
+        nonlocal reported
+        candidates.extend(files)
+        if on_file and len(candidates) - reported >= 500:
+            on_file(len(candidates) - reported)
+            reported = len(candidates)
 
     def enter_folder(path: str, st: os.stat_result) -> bool:
         """True the first time a folder is reached; a second time is a loop or a duplicate."""
@@ -204,13 +208,18 @@ def walk(
             seen_dirs.add((st.st_dev, st.st_ino))
             stack.append((root, None, False))
         elif stat.S_ISREG(st.st_mode) and os.path.splitext(root)[1].lower() in wanted:
-            note_file(root, st, False)
+            note_files([(root, st, False)])
         while stack:
             path, st, linked = stack.pop()
             if st is not None:
-                note_file(path, st, linked)
+                note_files([(path, st, linked)])
                 continue
-            stack.extend(reversed(list_folder(path, linked)))
+            found = list_folder(path, linked)
+            # The files before the folder's first sub-folder come next in walk order: take them
+            # at once (an album folder holds only files) and stack the rest.
+            first_folder = next((i for i, item in enumerate(found) if item[1] is None), len(found))
+            note_files(found[:first_folder])
+            stack.extend(reversed(found[first_folder:]))
 
     # Keep each file once: the first path without a link if there is one, else the first.
     # Only links and hard links can reach a file twice; without them, skip the bookkeeping.
@@ -229,6 +238,6 @@ def walk(
                 result.files.append(Found(path, st.st_size, st.st_mtime_ns))
             else:
                 result.skipped.append(Problem(path, "same file as one found elsewhere in the scanned folders"))
-    if on_file and len(candidates) % 500:
-        on_file(len(candidates) % 500)
+    if on_file and len(candidates) > reported:
+        on_file(len(candidates) - reported)
     return result

@@ -74,8 +74,12 @@ async def apply_migrations(conn: aiosqlite.Connection) -> list[str]:
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
+    async with conn.execute("SELECT version FROM schema_migrations") as cur:
+        done = {row[0] for row in await cur.fetchall()}
     applied = []
     for number, name, sql in migrations():
+        if number in done:
+            continue  # the common case: one query, no write transaction
         await conn.execute("BEGIN IMMEDIATE")
         try:
             async with conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (number,)) as cur:
