@@ -73,7 +73,7 @@ def test_sigterm_stops_cleanly_as_interrupted(music, tmp_path):
     db = tmp_path / "stopped.db"
     proc, readers = start_and_stop(music, db, signal.SIGTERM, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "resume" in err and "Traceback" not in err
+    assert proc.returncode == 130 and "resume" in err and "Traceback" not in err, (proc.returncode, err[-3000:])
     assert query(db, "SELECT status FROM runs") == [("interrupted",)]
     assert readers and not any(os.path.exists(f"/proc/{pid}") and "enrich.library.reader" in
                                open(f"/proc/{pid}/cmdline").read() for pid in readers)
