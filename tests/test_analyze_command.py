@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import mutagen
 import numpy as np
@@ -232,3 +233,34 @@ def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
     [(counts,)] = db_rows(db, "SELECT counts FROM runs WHERE command = 'analyze'")
     counts = json.loads(counts)
     assert counts["analysed"] == 16 and counts["workers"] == report["workers"]
+
+
+def test_a_file_replaced_before_the_resume_is_analysed_again_in_the_resumed_run(tmp_path):
+    folder = tmp_path / "some"
+    folder.mkdir()
+    for i in range(12):
+        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=90 + 4 * i, seed=i), 44100)
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
+                             str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if db_rows(db, "SELECT COUNT(*) FROM features")[0][0] >= 2:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 130
+    [(track_id, path, tempo)] = db_rows(db, "SELECT t.id, t.path, f.tempo FROM features f JOIN tracks t"
+                                            " ON t.id = f.track_id ORDER BY t.id LIMIT 1")
+    # The finished file is replaced by a much faster piece before the run is resumed (with its scan).
+    write_audio(Path(path), music(seconds=20, sr=44100, tempo=170, seed=99), 44100)
+    report = json.loads(analyze(db, "--json", str(folder)).stdout)
+    assert report["resumed"] is True and report["scan"]["changed"] == 1
+    [(new_tempo, size)] = db_rows(db, "SELECT f.tempo, f.file_size FROM features f WHERE f.track_id = ?", (track_id,))
+    assert size == os.path.getsize(path) and abs(new_tempo - 170) < 170 * 0.02 and abs(tempo - 170) > 10

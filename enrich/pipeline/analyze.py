@@ -162,7 +162,9 @@ async def jobs(conn, roots, run: Run, report: AnalyzeReport, sink: "Sink", retry
             return
         after = page[-1].id
         for track in page:
-            if run.is_finished(track.path):
+            # Finished in this run, unless its file changed since (then the features are stale);
+            # a file that failed in this run is not tried twice.
+            if run.is_finished(track.path) and track.why != "changed":
                 report.already_done += 1
                 sink.progress.advance()
                 continue
