@@ -54,7 +54,7 @@ def render(data: dict) -> str:
     return "\n".join(lines)
 
 
-@click.command("analyze")
+@click.command("analyze", short_help="Tempo, key, loudness and timbre of new and changed tracks.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--retry-failed", is_flag=True, help="Also retry files that failed before and have not changed.")
 @click.option("--write-tags", is_flag=True, help="Write BPM and initial key into the files (safe write, read back).")

@@ -42,7 +42,7 @@ def render_clear(data: dict) -> str:
     return f"{verb} {data['removed']} entries ({data['source']})"
 
 
-@click.command("cache")
+@click.command("cache", short_help="Stats, prune or clear the disk HTTP cache.")
 @click.argument("action", type=click.Choice(["stats", "prune", "clear"]))
 @click.option("--source", type=click.Choice(["lastfm", "musicbrainz", "claude"]), help="clear: only this source.")
 @click.option("--max-mb", type=click.FloatRange(min=0), help="prune: size budget [default: [http] cache_max_mb].")

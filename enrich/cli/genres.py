@@ -66,7 +66,7 @@ def render_explain(explanations: list[dict]) -> str:
     return "\n\n".join("\n".join(explain_lines(e)) for e in explanations)
 
 
-@click.command("genres")
+@click.command("genres", short_help="Nightly: genres from Last.fm, MusicBrainz and Claude.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--offline", is_flag=True, help="Answer only from the HTTP cache; nothing goes over the network.")
 @click.option("--write-tags", is_flag=True, help="Also write the genres into the files (multi-valued, safely).")

@@ -39,7 +39,7 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
-@click.command("playlists")
+@click.command("playlists", short_help="M3U8 playlists from seeds, a genre, or --auto clusters.")
 @click.option("--seed", "seeds", multiple=True, metavar="TRACK",
               help='A seed track: a path or "Artist - Title". Repeat it for a playlist between several seeds.')
 @click.option("--to", "to", metavar="TRACK", help="With one --seed: a path from the seed to this track.")

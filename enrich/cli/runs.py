@@ -44,7 +44,7 @@ def render_run(run: dict) -> str:
     return "\n".join(lines)
 
 
-@click.command("runs")
+@click.command("runs", short_help="History of long runs; `runs show ID` for one.")
 @click.argument("words", nargs=-1, metavar="[show ID]")
 @click.option("--limit", default=20, show_default=True, help="How many runs to list, newest first.")
 @click.option("--command", "command_name", help="Only runs of this command (scan, genres, ...).")

@@ -27,7 +27,7 @@ def render(data: dict) -> str:
     return "\n".join(lines)
 
 
-@click.command("scan")
+@click.command("scan", short_help="Read tags and audio properties into the database.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--leave-roots/--stay-in-roots", default=None,
               help="Follow symbolic links that lead outside the PATHs [default: scan.leave_roots, off].")
