@@ -352,3 +352,26 @@ async def test_an_online_dry_run_does_not_pay_for_claude_but_uses_stored_answers
         change = next(c for c in dry.changes if c["track"] == "Mystery Act - Oompah")
         assert change["new"] == ["polka", "world"] and dry.claude_not_asked == 0  # the stored answer
         assert fakes.requests("claude") == 0
+
+
+@pytest.mark.parametrize("bad_id", ["00000000-0000-0000-0000-000000000000", "not-an-mbid", "8f6bd1e4-fbe1-4f50"])
+async def test_a_malformed_musicbrainz_id_is_searched_by_name_instead_of_failing(tmp_path, bad_id):
+    world = World.sample()
+    async with FakeServices(world) as fakes:
+        config = load(fakes, tmp_path, keys=False)     # MusicBrainz only
+        await add_tracks(config, [dict(artist="Portishead", title="Roads", mb_artist_id=bad_id)])
+        report = await genres(config, ["/music"], scan_first=False)
+        assert not report.failed
+        assert stored(config)["Roads"][0] == "trip hop"
+        paths = fakes.service("musicbrainz").counters.paths
+        assert not any(bad_id in p for p in paths) and any("query=" in p for p in paths)
+
+
+def test_usable_mbid():
+    from enrich.sources.evidence import usable_mbid
+
+    good = "8F6BD1E4-FBE1-4F50-AA9B-94C450EC0F11"
+    assert usable_mbid(good) == good.lower()
+    assert usable_mbid(f"{good.lower()}; 11111111-2222-3333-4444-555555555555") == good.lower()
+    for bad in (None, "", "00000000-0000-0000-0000-000000000000", "xyz", good[:-1], good + "0"):
+        assert usable_mbid(bad) is None

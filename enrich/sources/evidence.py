@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -31,6 +32,21 @@ class Gathered:
 def first_artist(text: str | None) -> str:
     """Tracks store several artists joined with '; '; the first is asked about."""
     return (text or "").split("; ")[0].strip()
+
+
+MBID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+NIL_MBID = "00000000-0000-0000-0000-000000000000"
+
+
+def usable_mbid(text: str | None) -> str | None:
+    """The first MusicBrainz id in a tag, if it has the form of one.
+
+    MusicBrainz refuses a malformed or all-zero id (HTTP 400) every time; such a
+    tag is treated as absent, so the artist is searched by name instead of the
+    track failing every night.
+    """
+    mbid = first_artist(text).lower()
+    return mbid if MBID.fullmatch(mbid) and mbid != NIL_MBID else None
 
 
 class SearchBatcher:
@@ -173,7 +189,7 @@ class Evidence:
         names = []
         for track in todo:
             artist = first_artist(track.artist) or first_artist(track.album_artist)
-            if artist and not (track.mb_artist_id and "artist" in self.cfg.musicbrainz_lookups):
+            if artist and not (usable_mbid(track.mb_artist_id) and "artist" in self.cfg.musicbrainz_lookups):
                 names.append(artist)
         names = list(dict.fromkeys(names))
         size = self.cfg.musicbrainz_search_batch
@@ -214,15 +230,14 @@ class Evidence:
     async def musicbrainz_for(self, g: Gathered, track, artist: str) -> None:
         lookups = self.cfg.musicbrainz_lookups
         jobs = []
-        if track.mb_artist_id and "artist" in lookups:
-            mbid = first_artist(track.mb_artist_id)
+        mbid, rg, rec = (usable_mbid(track.mb_artist_id), usable_mbid(track.mb_releasegroup_id),
+                         usable_mbid(track.mb_track_id))
+        if mbid and "artist" in lookups:
             jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_lookup("artist", "artist", mbid), ("mba", mbid)))
         elif artist:
             jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_search(artist), self.search_key(artist)))
-        if track.mb_releasegroup_id and "release-group" in lookups:
-            rg = track.mb_releasegroup_id
+        if rg and "release-group" in lookups:
             jobs.append(self.ask(g, "musicbrainz", "album", lambda: self.mb_lookup("release-group", "album", rg), ("mbg", rg)))
-        if track.mb_track_id and "recording" in lookups:
-            rec = track.mb_track_id
+        if rec and "recording" in lookups:
             jobs.append(self.ask(g, "musicbrainz", "track", lambda: self.mb_lookup("recording", "track", rec)))
         await asyncio.gather(*jobs)
