@@ -375,3 +375,29 @@ def test_usable_mbid():
     assert usable_mbid(f"{good.lower()}; 11111111-2222-3333-4444-555555555555") == good.lower()
     for bad in (None, "", "00000000-0000-0000-0000-000000000000", "xyz", good[:-1], good + "0"):
         assert usable_mbid(bad) is None
+
+
+async def test_a_saved_batch_that_is_gone_is_sent_again_not_a_broken_setup(tmp_path):
+    world = unknown_world(30, "soul")
+    async with FakeServices(world, batch_seconds=3600) as fakes:
+        config = load(fakes, tmp_path, extra="\n[genres.classifier]\napi = 'batch'\npoll_seconds = 1.0\n")
+        await add_tracks(config, world_rows(world))
+
+        async def stop(seconds):
+            raise asyncio.CancelledError   # stopped while waiting for the batch
+
+        with pytest.raises(asyncio.CancelledError):
+            await genres(config, ["/music"], scan_first=False, sleep=stop)
+        fakes.apps["claude"].state["batches"].clear()   # expired or deleted meanwhile
+
+        async def no_wait(seconds):
+            for batch in fakes.apps["claude"].state["batches"].values():
+                batch["ready_at"] = 0
+            await asyncio.sleep(0)
+
+        fakes.service("claude").counters.reset()
+        report = await genres(config, ["/music"], scan_first=False, sleep=no_wait)
+        assert report.resumed and not report.failed and report.enriched == 30
+        assert fakes.service("claude").counters.paths["/v1/messages/batches"] == 1   # one new batch
+        assert not any("check [sources.claude] model" in n for n in report.notices)
+        assert set(sum(stored(config).values(), [])) >= {"soul"}

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-from enrich.errors import SourceError
+from enrich.errors import NotFound, SourceError
 from enrich.sources import claude
 from enrich.sources.classifier import TOOL_NAME, Item, body, chunks, group_key, ordered, parse_answer
 
@@ -124,6 +124,18 @@ class ClassifierLane:
                 await self.sleep(self.cfg.poll_seconds)
                 batch = await claude.get_batch(self.client, batch_id)
             results = await claude.batch_results(self.client, batch)
+        except NotFound as exc:
+            if not saved:
+                for ref in wanted:
+                    await self.on_answer(ref, None, str(exc))
+                return
+            # The batch a stopped run saved is gone: ask again rather than leave the tracks without answers.
+            log.warning("claude: saved message batch %s is gone (%s); sending its tracks again", batch_id, exc.reason)
+            self.saved_batch = None
+            if self.save_batch:
+                await self.save_batch(None)
+            await self.run_batch(items)
+            return
         except SourceError as exc:
             for ref in wanted:
                 await self.on_answer(ref, None, str(exc))

@@ -255,10 +255,18 @@ async def create_batch(client, requests: list[dict], *, what: str = "batch") -> 
     return reply.parsed(parse).id
 
 
+def classify_batch_lookup(reply: Reply) -> Verdict:
+    """A batch that is not there (expired, deleted) is not a broken model or base_url."""
+    if reply.status == 404:
+        return Verdict(Kind.NOT_FOUND, "message batch not found (expired or deleted)")
+    return classify(reply)
+
+
 async def get_batch(client, batch_id: str) -> Batch:
+    """The batch's state; NotFound when it no longer exists."""
     parse = lambda r: parse_batch(r.json())  # noqa: E731
     reply = await client.fetch(SOURCE, f"{BATCHES}/{batch_id}", headers=headers(client), key_header="x-api-key",
-                               classify=checked(classify, parse), what=f"batch {batch_id}", cache=False)
+                               classify=checked(classify_batch_lookup, parse), what=f"batch {batch_id}", cache=False)
     return reply.parsed(parse)
 
 
