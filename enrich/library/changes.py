@@ -30,19 +30,21 @@ class Plan:
 def plan(walked: Walked, known: Mapping[str, FileState], bad: Mapping[str, BadFile]) -> Plan:
     result = Plan()
     seen: set[str] = set()
+    # The loop below runs once per file on every rescan: local names, no throwaway tuples.
+    remember, stored, failed_before = seen.add, known.get, bad.get if bad else None
     for found in walked.files:
-        key = display(found.path)
-        seen.add(key)
-        state = (found.size, found.mtime_ns)
-        failed_before = bad.get(key)
-        if failed_before is not None and (failed_before.size, failed_before.mtime_ns) == state:
-            result.still_unreadable.append(key)
-            continue
-        track = known.get(key)
+        key = found.path if found.path.isascii() else display(found.path)
+        remember(key)
+        if failed_before is not None:
+            failed = failed_before(key)
+            if failed is not None and failed.size == found.size and failed.mtime_ns == found.mtime_ns:
+                result.still_unreadable.append(key)
+                continue
+        track = stored(key)
         if track is None:
             result.new += 1
             result.to_read.append(found)
-        elif (track.size, track.mtime_ns) != state:
+        elif track.size != found.size or track.mtime_ns != found.mtime_ns:
             result.changed += 1
             result.to_read.append(found)
         else:
