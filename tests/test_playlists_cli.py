@@ -125,6 +125,7 @@ def test_genre_and_direction(library):
     (["--length", "5"], "give one of --seed"),
     (["--seed", "a", "--genre", "rock"], "give one of --seed"),
     (["--auto", "0"], "Invalid value"),
+    (["--auto", "3", "--name", "Mine"], "--name names one playlist"),
     (["--seed", "a", "--to", "b", "--seed", "c"], "exactly one --seed"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(library, args, message):

@@ -54,7 +54,7 @@ def render(result: dict) -> str:
               help="Let energy or tempo rise or fall along the playlist.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for the M3U8 files [default: playlists.out_dir, else the current folder].")
-@click.option("--name", help="Name of the playlist (and its file) instead of the generated one.")
+@click.option("--name", help="Name of the playlist (and its file) instead of the generated one (not with --auto).")
 @click.option("--dry-run", is_flag=True, help="Print the playlists with per-track score and reasons; write nothing.")
 @common_options
 def command(app, seeds, to, genre, auto, length, minutes, direction, out_dir, name, dry_run):

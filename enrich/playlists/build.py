@@ -84,6 +84,8 @@ def check_request(request: Request) -> None:
         raise UsageError(f"--minutes {request.minutes:g}: give a positive number of minutes")
     if request.auto < 0:
         raise UsageError(f"--auto {request.auto}: give a positive number of playlists")
+    if request.auto and request.name:
+        raise UsageError("--name names one playlist; with --auto each playlist is named after its sound and genre")
     if request.direction and request.direction not in ordering.DIRECTIONS:
         raise UsageError(f"--direction {request.direction}: use one of {', '.join(ordering.DIRECTIONS)}")
 
