@@ -220,12 +220,19 @@ class Evidence:
 
     async def lastfm_for(self, g: Gathered, artist: str, title: str, album: str) -> None:
         fold = str.casefold
-        artist_job = self.ask(g, "lastfm", "artist", lambda: self.lastfm_artist(artist), ("lfa", fold(artist)))
-        got = await self.ask(g, "lastfm", "track", lambda: self.lastfm_track(artist, title)) if title else []
-        mode = self.cfg.lastfm_album_tags
-        if album and (mode == "always" or (mode == "fallback" and got is not None and not got)):
-            await self.ask(g, "lastfm", "album", lambda: self.lastfm_album(artist, album), ("lfb", fold(artist), fold(album)))
-        await artist_job
+
+        async def track_then_album():
+            got = await self.ask(g, "lastfm", "track", lambda: self.lastfm_track(artist, title)) if title else []
+            mode = self.cfg.lastfm_album_tags
+            if album and (mode == "always" or (mode == "fallback" and got is not None and not got)):
+                await self.ask(g, "lastfm", "album", lambda: self.lastfm_album(artist, album),
+                               ("lfb", fold(artist), fold(album)))
+
+        # The artist's tags are asked alongside the track's, not after them.
+        await asyncio.gather(
+            self.ask(g, "lastfm", "artist", lambda: self.lastfm_artist(artist), ("lfa", fold(artist))),
+            track_then_album(),
+        )
 
     async def musicbrainz_for(self, g: Gathered, track, artist: str) -> None:
         lookups = self.cfg.musicbrainz_lookups
