@@ -42,6 +42,35 @@ def analyze(db, *args, **kw):
     return run_enrich("analyze", "--db", str(db), *args, **kw)
 
 
+def scanned_library(tmp_path, name: str, count: int, first_tempo: int, step: int):
+    """``count`` 20 s FLAC files of rising tempo, scanned into a database; (folder, db)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for i in range(count):
+        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=first_tempo + step * i, seed=i), 44100)
+    db = tmp_path / "lib.db"
+    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
+    return folder, db
+
+
+def analyze_until(db, folder, stored: int, **popen) -> subprocess.Popen:
+    """Start `enrich analyze` (one worker, no scan); return once it has stored ``stored`` tracks' features."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    popen = popen or {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
+                             str(folder)], env=env, **popen)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if db_rows(db, "SELECT COUNT(*) FROM features")[0][0] >= stored:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    return proc
+
+
 def test_analyse_a_library_then_only_what_changed(tmp_path, library):
     db = tmp_path / "lib.db"
     first = analyze(db, str(library), "--json", "--workers", "2")
@@ -120,26 +149,8 @@ def test_write_tags_puts_bpm_and_key_in_the_files_and_does_not_cause_reanalysis(
 
 def test_sigkill_part_way_then_resume(tmp_path):
     """Kill -9 the command while it works; the rerun resumes the same run and redoes nothing finished."""
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(30):
-        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=80 + 3 * i, seed=i), 44100)
-    db = tmp_path / "lib.db"
-    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
-                             str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    done = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            done = db_rows(db, "SELECT COUNT(*) FROM features")[0][0]
-        except sqlite3.OperationalError:
-            done = 0
-        if done >= 3:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
+    folder, db = scanned_library(tmp_path, "many", 30, 80, 3)
+    proc = analyze_until(db, folder, 3)
     helpers = descendants(proc.pid)  # the fork server and the analysis process
     assert helpers
     proc.send_signal(signal.SIGKILL)
@@ -200,24 +211,8 @@ def test_a_missing_folder_is_reported_and_fails_the_run(tmp_path):
 
 
 def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
-    folder = tmp_path / "some"
-    folder.mkdir()
-    for i in range(16):
-        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=90 + 4 * i, seed=i), 44100)
-    db = tmp_path / "lib.db"
-    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
-                             str(folder)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if db_rows(db, "SELECT COUNT(*) FROM features")[0][0] >= 2:
-                break
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be stopped"
+    folder, db = scanned_library(tmp_path, "some", 16, 90, 4)
+    proc = analyze_until(db, folder, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -236,24 +231,8 @@ def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
 
 
 def test_a_file_replaced_before_the_resume_is_analysed_again_in_the_resumed_run(tmp_path):
-    folder = tmp_path / "some"
-    folder.mkdir()
-    for i in range(12):
-        write_audio(folder / f"{i:02d}.flac", music(seconds=20, sr=44100, tempo=90 + 4 * i, seed=i), 44100)
-    db = tmp_path / "lib.db"
-    assert run_enrich("scan", "--db", str(db), str(folder)).returncode == 0
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "enrich", "analyze", "--db", str(db), "--no-scan", "--workers", "1",
-                             str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if db_rows(db, "SELECT COUNT(*) FROM features")[0][0] >= 2:
-                break
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be stopped"
+    folder, db = scanned_library(tmp_path, "some", 12, 90, 4)
+    proc = analyze_until(db, folder, 2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 130
     [(track_id, path, tempo)] = db_rows(db, "SELECT t.id, t.path, f.tempo FROM features f JOIN tracks t"

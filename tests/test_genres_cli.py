@@ -23,6 +23,7 @@ from enrich.store.db import open_db
 from enrich.store.writer import Writer
 from tests.conftest import REPO, run_enrich
 from tests.fakes import ThreadedFakes, World
+from tests.test_genres_pipeline import genres_by
 
 LIBRARY = REPO / "fixtures" / "library"
 REPLAY = REPO / "fixtures" / "replay-cache"
@@ -39,13 +40,7 @@ def demo(tmp_path):
 
 
 def genres_in_db(db: Path) -> dict[str, list[str]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT t.path, g.genre FROM track_genres g JOIN tracks t ON t.id = g.track_id"
-                            " ORDER BY t.path, g.rank").fetchall()
-    out: dict[str, list[str]] = {}
-    for path, genre in rows:
-        out.setdefault(path, []).append(genre)
-    return out
+    return genres_by(db, "path")
 
 
 def test_quickstart_offline_without_keys(demo):

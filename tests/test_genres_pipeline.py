@@ -40,14 +40,19 @@ def world_rows(world: World, extra: list[dict] = ()) -> list[dict]:
     return [dict(artist=t.artist, title=t.title, album=t.album) for t in world.tracks] + list(extra)
 
 
-def stored(config) -> dict[str, list[str]]:
-    with sqlite3.connect(config.paths.db) as db:
-        rows = db.execute("SELECT t.title, g.genre FROM track_genres g JOIN tracks t ON t.id = g.track_id"
-                          " ORDER BY t.title, g.rank").fetchall()
+def genres_by(db, column: str) -> dict[str, list[str]]:
+    """Stored genres in rank order, keyed by a tracks column (title, path)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(f"SELECT t.{column}, g.genre FROM track_genres g JOIN tracks t ON t.id = g.track_id"
+                            f" ORDER BY t.{column}, g.rank").fetchall()
     out: dict[str, list[str]] = {}
-    for title, genre in rows:
-        out.setdefault(title, []).append(genre)
+    for key, genre in rows:
+        out.setdefault(key, []).append(genre)
     return out
+
+
+def stored(config) -> dict[str, list[str]]:
+    return genres_by(config.paths.db, "title")
 
 
 async def test_enriches_stores_and_reruns_with_no_requests(tmp_path):
