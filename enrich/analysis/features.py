@@ -55,6 +55,9 @@ class Features:
     mfcc_std: tuple[float, ...]
     chroma: tuple[float, ...]  # 12 bins, C..B, sum 1
     seconds: float  # audio analysed
+    tuning_hz: float | None = None  # estimated A4 reference
+    key_strength: float | None = None  # 0..1, how clearly the audio sits in a key
+    tempo_alt: float | None = None  # second-best tempo candidate, BPM
 
     def vector(self) -> np.ndarray:
         """The float32 vector whose elements ``NAMES`` names."""

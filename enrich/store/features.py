@@ -24,7 +24,7 @@ class TrackToAnalyse(NamedTuple):
 FEATURE_COLUMNS = (
     "track_id", "version", "analyzed_at", "file_size", "file_mtime_ns", "tempo", "tempo_confidence", "key_pc",
     "mode", "key_confidence", "camelot", "loudness", "energy", "vector", "seconds", "centroid", "rolloff",
-    "flatness", "zcr",
+    "flatness", "zcr", "tuning_hz", "key_strength", "tempo_alt",
 )
 
 UPSERT_FEATURES = (
@@ -46,7 +46,8 @@ def features_op(track: TrackToAnalyse, version: int, f, now: float) -> Op:
         tempo=f.tempo, tempo_confidence=f.tempo_confidence, key_pc=f.key_pc, mode=f.mode,
         key_confidence=f.key_confidence, camelot=f.camelot, loudness=f.loudness, energy=f.energy,
         vector=f.vector().tobytes(), seconds=f.seconds, centroid=f.centroid[0], rolloff=f.rolloff[0],
-        flatness=f.flatness[0], zcr=f.zcr[0],
+        flatness=f.flatness[0], zcr=f.zcr[0], tuning_hz=f.tuning_hz, key_strength=f.key_strength,
+        tempo_alt=f.tempo_alt,
     )
     return UPSERT_FEATURES, tuple(values[c] for c in FEATURE_COLUMNS)
 
