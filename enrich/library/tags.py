@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from typing import Any, Iterable, Mapping
 
@@ -119,9 +120,10 @@ def to_int(value: Any) -> int | None:
 
 
 def to_year(value: str | None) -> int | None:
+    """The first four-digit number of a date tag (its range is checked by ``implausible``)."""
     match = re.search(r"(?<!\d)(\d{4})(?!\d)", str(value or ""))
-    year = int(match.group(1)) if match else None
-    return year if year and 1000 <= year <= 2999 else None
+    year = int(match.group(1)) if match else 0
+    return year or None  # "0000" is how some taggers say unknown
 
 
 def to_bpm(value: str | None) -> float | None:
@@ -171,6 +173,43 @@ def normalise(raw: Mapping[str, list[str]]) -> dict[str, Any]:
         "tag_bpm": to_bpm(first.get("bpm")),
         "tag_key": first.get("key"),
     }
+
+
+# What a value may be, per column (inclusive); 0 means "unknown" in many taggers
+# and headers, so it becomes NULL without a note. A value outside is NULL with a note.
+RANGES: dict[str, tuple[float, float]] = {
+    "duration": (0.0, 100 * 3600.0),       # a day-long mix fits; a year does not
+    "sample_rate": (1000, 50_000_000),     # DSD runs at MHz
+    "channels": (1, 64),
+    "bitrate": (100, 200_000_000),         # bits per second
+    "track_number": (1, 999),
+    "track_total": (1, 999),
+    "disc_number": (1, 999),
+    "disc_total": (1, 999),
+    "year": (1000, 2100),
+}
+# Less than this many bytes per second of audio is no audio: a header claiming a
+# duration that the file's size cannot hold is wrong (silence in FLAC takes ~200 B/s).
+MIN_BYTES_PER_SECOND = 16
+
+
+def implausible(values: dict[str, Any], size: int | None) -> list[str]:
+    """Set to None the values in ``values`` that cannot be true; one note per value cleared."""
+    notes = []
+    for name, (low, high) in RANGES.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        if value == 0:
+            values[name] = None
+        elif not low <= value <= high:
+            values[name] = None
+            notes.append(f"{name} {value:g} is outside {low:g}..{high:g}; stored as unknown")
+    duration = values.get("duration")
+    if duration is not None and size is not None and duration * MIN_BYTES_PER_SECOND > size:
+        values["duration"] = None
+        notes.append(f"duration {duration:g} s cannot fit in {size} bytes; stored as unknown")
+    return notes
 
 
 # ---------------------------------------------------------------- per container
@@ -311,14 +350,20 @@ def reason_for(exc: BaseException) -> str:
 
 
 def read_file(path: str) -> dict[str, Any]:
-    """Audio properties and normalised tags of one file; :class:`FileError` if unreadable."""
+    """Audio properties and normalised tags of one file; :class:`FileError` if unreadable.
+
+    Values that cannot be true are None, and ``notes`` says which and why.
+    """
     try:
         audio = mutagen.File(path)
+        size = os.path.getsize(path)
     except Exception as exc:  # mutagen raises many kinds for damaged files
         raise FileError(path, reason_for(exc)) from exc
     if audio is None:
         raise FileError(path, "not a recognised audio format")
     try:
-        return {**audio_properties(audio), **normalise(raw_fields(audio.tags))}
+        values = {**audio_properties(audio), **normalise(raw_fields(audio.tags))}
     except Exception as exc:  # odd tag values must not cost more than this file
         raise FileError(path, f"tags could not be interpreted: {type(exc).__name__}: {exc}"[:300]) from exc
+    values["notes"] = implausible(values, size)
+    return values

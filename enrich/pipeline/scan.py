@@ -24,7 +24,8 @@ from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.library import changes
 from enrich.library.reader import DEFAULT_READ, ReaderPool, ReadResult
-from enrich.library.walk import Walked, display, raw_name, resolve_roots, walk
+from enrich.library.names import fill_from_name
+from enrich.library.walk import Walked, display, is_under, raw_name, resolve_roots, walk
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import runs as run_sql
@@ -47,6 +48,7 @@ class ScanReport:
     missing: int = 0
     unreadable: int = 0
     read: int = 0  # files read successfully by this run
+    noted: int = 0  # files read with values that cannot be true (stored as unknown, logged)
     failed: list[dict] = field(default_factory=list)  # {"item", "error"}: this run's failures
     skipped: list[dict] = field(default_factory=list)  # {"item", "reason"}: deliberate skips
     elapsed: float = 0.0
@@ -136,7 +138,7 @@ async def scan(
                 chunk_size=config.scan.chunk_size,
                 read=read,
             )
-            store = Storer(writer, run, report, progress, clock, bad)
+            store = Storer(writer, run, report, progress, clock, bad, roots)
             progress.start("reading", len(todo.to_read))
             await pool.read_all([f.path for f in todo.to_read], store.handle)
             progress.finish()
@@ -184,17 +186,33 @@ class Storer:
     """Turns read results into writer groups: a row or an error, with its checkpoint."""
 
     def __init__(self, writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float],
-                 known_bad: set[str]):
+                 known_bad: set[str], roots: Sequence[str] = ()):
         self.writer, self.run, self.report, self.progress, self.clock = writer, run, report, progress, clock
         self.known_bad = known_bad  # files that failed before: a success must clear them
+        self.roots = sorted(roots, key=len, reverse=True)  # the innermost root first
         self.unreadable = 0
+
+    def root_of(self, path: str) -> str | None:
+        return next((r for r in self.roots if is_under(path, r)), None)
+
+    def row(self, r: ReadResult, key: str) -> dict:
+        """The tracks row of a file read: names from the file name where the tags have none."""
+        assert r.tags is not None
+        row = dict(r.tags)
+        notes = row.pop("notes", None) or []
+        for note in notes:
+            log.warning("%s: %s", key, note)
+        self.report.noted += bool(notes)
+        filled = fill_from_name(row, r.path, self.root_of(r.path))
+        return {**row, "path": key, "path_bytes": raw_name(r.path), "size": r.size, "mtime_ns": r.mtime_ns,
+                "scanned_at": self.clock(), "from_filename": json.dumps(filled) if filled else None,
+                "read_notes": json.dumps(notes, ensure_ascii=False) if notes else None}
 
     async def handle(self, results: list[ReadResult]) -> None:
         for r in results:
             key = display(r.path)
             if r.tags is not None:
-                row = {**r.tags, "path": key, "path_bytes": raw_name(r.path), "size": r.size,
-                       "mtime_ns": r.mtime_ns, "scanned_at": self.clock()}
+                row = self.row(r, key)
                 ops = [tracks.upsert_op(row), self.run.done(key)]
                 if key in self.known_bad:
                     ops.insert(1, tracks.forget_unreadable_op(key))

@@ -17,7 +17,7 @@ COLUMNS = (
     "path", "path_bytes", "size", "mtime_ns", "format", "codec", "duration", "sample_rate", "channels",
     "bitrate", "artist", "album_artist", "album", "title", "track_number", "track_total", "disc_number",
     "disc_total", "year", "mb_track_id", "mb_artist_id", "mb_album_id", "mb_releasegroup_id", "tag_genres",
-    "tag_bpm", "tag_key", "scanned_at", "missing", "last_error",
+    "tag_bpm", "tag_key", "scanned_at", "missing", "last_error", "from_filename", "read_notes",
 )
 
 UPSERT = (
