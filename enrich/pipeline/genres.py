@@ -40,6 +40,7 @@ from enrich.runs.run import Run, running
 from enrich.sources.classifier import PROMPT_VERSION, Item, item_key
 from enrich.sources.classifier_lane import ClassifierLane
 from enrich.sources.evidence import Evidence, first_artist
+from enrich.sources.limits import capped_names
 from enrich.store import genres as store
 from enrich.store.session import reading, writing
 
@@ -153,6 +154,8 @@ class Enricher:
         artist = first_artist(track.artist) or first_artist(track.album_artist)
         outcome = decide(gathered.votes, self.vocab, self.settings, artist)
         reason = classifier_reason(outcome, self.vocab, self.policy) if self.lane is not None else None
+        if reason is not None and not (artist and track.title):
+            reason = None  # nothing to ask about: Claude would be paid to guess from a blank
         if reason is None:
             await self.sink.done(track, outcome, None)
             return
@@ -275,7 +278,7 @@ async def genres(
                 report.elapsed = time.monotonic() - started
                 return report
             try:
-                todo = await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)
+                todo = await tracks_to_enrich(conn, roots, fingerprint_basis, stale)
             except Exception as exc:  # noqa: BLE001 - an old database without genre tables
                 if "no such table" not in str(exc):
                     raise
@@ -291,7 +294,7 @@ async def genres(
         return report
 
     async with writing(config, "genres") as (conn, writer):
-        todo = await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)
+        todo = await tracks_to_enrich(conn, roots, fingerprint_basis, stale)
         report.tracks = await store.count_tracks(conn, roots)
         report.to_enrich, report.unchanged = len(todo), report.tracks - len(todo)
         work_key = json.dumps(sorted(roots), ensure_ascii=False)
@@ -317,6 +320,12 @@ async def genres(
             run.counts["failed"] = report.failed_count
     report.elapsed = time.monotonic() - started
     return report
+
+
+async def tracks_to_enrich(conn, roots: Sequence[str], fingerprint_basis: str,
+                           stale: dict[str, float]) -> list[store.TrackToDo]:
+    """The tracks to work on, their names cut to what the sources are sent (enrich.sources.limits)."""
+    return [capped_names(t) for t in await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)]
 
 
 def classification_keys(todo, model: str) -> list[str]:
@@ -359,11 +368,13 @@ async def write_back(conn, writer, roots, report: GenresReport, progress: Progre
     progress.start("writing tags", len(todo))
     slots = asyncio.Semaphore(4)
 
-    async def one(track_id, path, genres_list):
+    async def one(track_id, path, path_bytes, genres_list):
+        # The stored path shows bytes that are not UTF-8 as \xNN; the raw bytes open the file.
+        real = os.fsdecode(path_bytes) if path_bytes else path
         async with slots:
             try:
-                await asyncio.to_thread(write_tags, path, genres=genres_list)
-                st = os.stat(path)
+                await asyncio.to_thread(write_tags, real, genres=genres_list)
+                st = os.stat(real)
             except FileError as exc:
                 report.fail(path, exc.reason)
             except OSError as exc:

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from enrich.sources.limits import capped_hints
+
 PROMPT_VERSION = 1
 TOOL_NAME = "record_genres"
 MAX_GENRES = 3
@@ -81,7 +83,7 @@ def tool(genres: Sequence[str]) -> dict:
 def body(items: Sequence[Item], genres: Sequence[str], model: str, max_tokens: int) -> dict:
     """A Messages API body asking about ``items`` (local ids t0, t1, ...)."""
     document = {"tracks": [
-        {"id": f"t{n}", "artist": i.artist, "title": i.title, "album": i.album, "tags": list(i.hints)[:10]}
+        {"id": f"t{n}", "artist": i.artist, "title": i.title, "album": i.album, "tags": capped_hints(i.hints)}
         for n, i in enumerate(items)
     ]}
     return {

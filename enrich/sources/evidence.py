@@ -19,6 +19,7 @@ from enrich.errors import NotFound, SourceError
 from enrich.genres.votes import Vote, from_tags
 from enrich.sources import lastfm, musicbrainz
 from enrich.sources.artist_match import ArtistMatch, match_artists
+from enrich.sources.limits import MAX_SEARCH_QUERY
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class SearchBatcher:
 
     def find(self, name: str) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
+        if self.pending and len(musicbrainz.artist_query([n for n, _ in self.pending] + [name])) > MAX_SEARCH_QUERY:
+            self.flush()  # long names: fewer per request, so the URL stays acceptable
         self.pending.append((name, future))
         if len(self.pending) >= self.size:
             self.flush()

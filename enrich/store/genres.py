@@ -161,24 +161,25 @@ async def classifications(conn: aiosqlite.Connection, keys: Sequence[str]) -> di
     return found
 
 
-async def tags_to_write(conn: aiosqlite.Connection, roots: Sequence[str]) -> list[tuple[int, str, list[str]]]:
-    """(id, path, genres) of tracks whose files do not hold their stored genres yet."""
+async def tags_to_write(conn: aiosqlite.Connection,
+                        roots: Sequence[str]) -> list[tuple[int, str, bytes | None, list[str]]]:
+    """(id, path, raw path bytes or None, genres) of tracks whose files do not hold their stored genres yet."""
     where, params = root_clause(roots)
     sql = (
-        "SELECT t.id, t.path, t.tag_genres, (SELECT json_group_array(genre) FROM"
+        "SELECT t.id, t.path, t.path_bytes, t.tag_genres, (SELECT json_group_array(genre) FROM"
         " (SELECT genre FROM track_genres g WHERE g.track_id = t.id ORDER BY rank)) AS stored"
         f" FROM tracks t JOIN genre_state s ON s.track_id = t.id WHERE t.missing = 0 AND s.status = 'found' AND {where}"
     )
     out = []
     async with conn.execute(sql, params) as cur:
-        async for track_id, path, tag_genres, stored in cur:
+        async for track_id, path, path_bytes, tag_genres, stored in cur:
             genres = json.loads(stored)
             try:
                 current = json.loads(tag_genres or "[]")
             except ValueError:
                 current = None
             if genres and current != genres:
-                out.append((track_id, path, genres))
+                out.append((track_id, path, path_bytes, genres))
     return out
 
 
