@@ -264,7 +264,7 @@ def test_every_rule_holds_or_is_reported(data, length, k, window, min_d, max_d, 
     assert len(rows) <= max(length, len(seed_rows))
     if len(rows) < length:
         assert "shorter than" in notes
-    keys = [song_key(view.artists[r], view.titles[r]) for r in rows]
+    keys = [song_key(view.artists[r], view.titles[r], view.paths[r]) for r in rows]
     assert len(keys) == len(set(keys)), "a song twice"
     for r in others:
         assert not view.missing[r] and view.paths[r] not in gone

@@ -26,7 +26,7 @@ from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
-from enrich.playlists.titles import main_artist, song_key
+from enrich.playlists.titles import artist_key, song_key
 from enrich.playlists.similarity import (Scores, SoundSpace, Target, genre_relation, genre_target, score,
                                         sound_space, track_target)
 from enrich.store.library_view import LibraryView, load_library
@@ -153,7 +153,7 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
             seeds.append(end)
         songs: dict[str, int] = {}
         for i in seeds:
-            first = songs.setdefault(song_key(view.artists[i], view.titles[i]), i)
+            first = songs.setdefault(song_key(view.artists[i], view.titles[i], view.paths[i]), i)
             if first != i:
                 raise PlaylistError(f"seeds {view.paths[first]} and {view.paths[i]} are the same song; "
                                     "give different songs")
@@ -207,7 +207,7 @@ def assemble(prep: Prepared, cfg: PlaylistsConfig, scores: Scores, seeds: list[i
     sound = prep.space.z[rows_arr] / np.float32(np.sqrt(prep.space.total_weight / max(prep.space.z.shape[1], 1)))
     cost = ordering.transition_costs(view.tempo[rows_arr], view.camelot[rows_arr], view.energy[rows_arr],
                                      sound, flow, direction)
-    artists = [main_artist(view.artists[r]) for r in rows]
+    artists = [artist_key(view.artists[r], view.paths[r]) for r in rows]
     window = picked.rules.artist_window
     order = ordering.flowing_order(cost, artists, window, end=len(rows) - 1 if end is not None else None)
     notes = list(picked.notes)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from enrich.playlists.titles import main_artist, song_key
+from enrich.playlists.titles import artist_key, song_key
 from enrich.store.library_view import LibraryView
 
 
@@ -101,8 +101,8 @@ def select(
     length_hint = count if count is not None else estimate_length(view, seconds or 0.0)
     chosen = list(dict.fromkeys(seeds))
     taken = set(chosen)
-    songs = {song_key(view.artists[i], view.titles[i]) for i in chosen}
-    per_artist = Counter(main_artist(view.artists[i]) for i in chosen)
+    songs = {song_key(view.artists[i], view.titles[i], view.paths[i]) for i in chosen}
+    per_artist = Counter(artist_key(view.artists[i], view.paths[i]) for i in chosen)
     used_seconds = float(np.nansum(view.duration[chosen])) if chosen else 0.0
     excluded: Counter = Counter()
 
@@ -138,12 +138,12 @@ def select(
                 break
             if i in rejected or i in taken:
                 continue
-            key = song_key(view.artists[i], view.titles[i])
+            key = song_key(view.artists[i], view.titles[i], view.paths[i])
             if key in songs:
                 rejected.add(i)
                 excluded["another version of a chosen song"] += 1
                 continue
-            artist = main_artist(view.artists[i])
+            artist = artist_key(view.artists[i], view.paths[i])
             if step_rules.max_per_artist or step_rules.artist_window > 1:
                 if per_artist[artist] >= cap:
                     continue

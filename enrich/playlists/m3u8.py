@@ -1,4 +1,5 @@
-"""M3U8 files: UTF-8, #EXTINF with duration and "artist - title", paths relative to the file."""
+"""M3U8 files: UTF-8, #EXTINF with duration and "artist - title", paths relative to the file
+(or a file:// URI for a name holding a newline)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 MAX_NAME_BYTES = 120
 
@@ -45,14 +47,26 @@ def render(entries: list[Entry], playlist_dir: Path, name: str | None = None) ->
     base = os.path.abspath(playlist_dir)
     for e in entries:
         seconds = int(round(e.duration)) if e.duration is not None and e.duration == e.duration else -1
-        label = " - ".join(p for p in (one_line(e.artist), one_line(e.title)) if p) or Path(e.path).stem
+        label = " - ".join(p for p in (one_line(e.artist), one_line(e.title)) if p) or one_line(Path(e.path).stem)
         lines.append(f"#EXTINF:{seconds},{label}")
-        try:
-            location = os.path.relpath(e.path, base)
-        except ValueError:  # another drive on Windows: only an absolute path works
-            location = e.path
-        lines.append(location.replace(os.sep, "/"))
+        lines.append(location(e.path, base))
     return "\n".join(lines) + "\n"
+
+
+def location(path: str, base: str) -> str:
+    """The entry's line: the path relative to the playlist, or a file:// URI when it cannot be a line.
+
+    A newline or other control character in a name would split the entry; as an
+    absolute URI every byte is percent-encoded, which players (VLC, mpv, foobar2000)
+    decode back to the name.
+    """
+    if CONTROL.search(path):
+        return Path(os.path.abspath(path)).as_uri()
+    try:
+        relative = os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows: only an absolute path works
+        relative = path
+    return relative.replace(os.sep, "/")
 
 
 def write(entries: list[Entry], out_dir: Path, name: str, taken: set[str] | None = None) -> Path:

@@ -42,5 +42,13 @@ def main_artist(artist: str) -> str:
     return fold(FEAT.sub("", artist or "")) or fold(artist)
 
 
-def song_key(artist: str, title: str) -> str:
+def artist_key(artist: str, path: str) -> str:
+    """The artist rules' key; a track without an artist is an artist of its own (its path)."""
+    return main_artist(artist) or f"\x1f{path}"
+
+
+def song_key(artist: str, title: str, path: str = "") -> str:
+    """Tracks with one key are one song; a track without a title is a song of its own (its path)."""
+    if not song_title(title):
+        return f"\x1f\x1f{path}"
     return f"{main_artist(artist)}\x1f{song_title(title)}"
