@@ -266,3 +266,23 @@ def test_untagged_tracks_are_different_songs_in_a_playlist(tmp_path):
     assert {str(p) for p in twins} <= paths
     opened = player_locations(Path(playlist["file"]))
     assert len(opened) == 6 and all(p.exists() for p in opened)
+
+
+@pytest.mark.anyio
+async def test_a_database_scanned_before_reads_its_untagged_files_again(odd_library, tmp_path):
+    music, made = odd_library
+    db = tmp_path / "lib.db"
+    config = config_mod.load(overrides={"paths.db": str(db)})
+    await scan(config, [music])
+    with sqlite3.connect(db) as conn:  # as the scan before migration 0005 left it
+        conn.execute("UPDATE tracks SET artist = NULL, album = NULL, title = NULL, track_number = NULL"
+                     " WHERE from_filename IS NOT NULL")
+        conn.execute("UPDATE tracks SET duration = 40780800 WHERE read_notes IS NOT NULL")
+        conn.execute("ALTER TABLE tracks DROP COLUMN from_filename")
+        conn.execute("ALTER TABLE tracks DROP COLUMN read_notes")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+    report = await scan(config, [music])
+    assert report.changed == 4 and report.unchanged == len(made) - 4
+    rows = rows_by_path(db)
+    assert stored(rows, made["untagged"])["title"] == "Glory Box"
+    assert stored(rows, made["ape"])["duration"] is None
