@@ -10,7 +10,7 @@ from enrich.genres.consensus import Settings, decide
 from enrich.genres.policy import ClassifierPolicy, classifier_reason
 from enrich.genres.vocabulary import load_vocabulary
 from enrich.genres.votes import Vote, from_tags
-from tests.conftest import SHARED
+from tests.conftest import RECORDED, needs_recordings
 
 VOCAB = load_vocabulary()
 WEIGHTS = {"lastfm": 1.0, "musicbrainz": 1.5, "musicbrainz_tags": 0.8, "claude": 1.0}
@@ -83,8 +83,9 @@ def test_unweighted_source_counts_nothing():
     assert [g.genre for g in decide([v("lastfm", "jazz"), v("claude", "rock")], VOCAB, settings).genres] == ["jazz"]
 
 
+@needs_recordings
 def test_recorded_audioslave_artist_tags():
-    body = json.loads((SHARED / "recorded-api/lastfm/artist.getTopTags__0_ok.json").read_text())
+    body = json.loads((RECORDED / "lastfm/artist.getTopTags__0_ok.json").read_text())
     tags = [(t["name"], float(t["count"])) for t in body["toptags"]["tag"]]
     outcome = decide(from_tags("lastfm", "artist", tags), VOCAB, SETTINGS, artist="Audioslave")
     genres = [g.genre for g in outcome.genres]
@@ -93,8 +94,9 @@ def test_recorded_audioslave_artist_tags():
     assert {"seen live", "Audioslave", "american", "Chris Cornell", "00s"} <= dropped
 
 
+@needs_recordings
 def test_recorded_acdc_track_tags():
-    body = json.loads((SHARED / "recorded-api/lastfm/track.getTopTags__0_ok.json").read_text())
+    body = json.loads((RECORDED / "lastfm/track.getTopTags__0_ok.json").read_text())
     tags = [(t["name"], float(t["count"])) for t in body["toptags"]["tag"]]
     outcome = decide(from_tags("lastfm", "track", tags), VOCAB, SETTINGS, artist="AC/DC")
     assert [g.genre for g in outcome.genres] == ["hard rock", "classic rock", "rock"]

@@ -8,9 +8,8 @@ import pytest
 
 from enrich.errors import NotFound, SourceError
 from enrich.sources import claude, lastfm, musicbrainz
-from tests.conftest import SHARED
+from tests.conftest import RECORDED
 
-RECORDED = SHARED / "recorded-api"
 pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason="needs ../shared/recorded-api")
 
 
