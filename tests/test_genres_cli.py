@@ -200,7 +200,7 @@ def test_sigkill_then_resume_fetches_no_finished_track_again(tmp_path):
 
 @pytest.mark.parametrize("args, config, message", [
     ([], "", "no folder given"),
-    (["--explain", "anything"], "", "no database at"),
+    (["--explain", "anything"], "", "nothing stored in"),
     (["/nowhere"], '[genres]\norder = "random"\n', "'genres.order' = 'random' is not allowed; expected 'specific' or 'score'"),
     (["/nowhere"], '[genres.classifier]\nmode = "sometimes"\n', "'genres.classifier.mode'"),
     (["/nowhere"], '[genres]\nvocabulary = "/no/such/folder"\n', "cannot read the genre tree"),

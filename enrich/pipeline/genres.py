@@ -337,7 +337,7 @@ async def explain(config: Config, ref: str) -> list[dict]:
     """Why the tracks matching ``ref`` (id, path, 'Artist - Title') have their genres."""
     async with reading(config) as conn:
         if conn is None:
-            raise UsageError(f"no database at {config.paths.db}; run `enrich genres` first")
+            raise UsageError(f"nothing stored in {config.paths.db} yet; run `enrich genres` first")
         found = await store.find_tracks(conn, ref)
         if not found:
             raise UsageError(f"no track matches {ref!r}; give a track id, a path, or 'Artist - Title'")

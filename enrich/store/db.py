@@ -14,6 +14,7 @@ from pathlib import Path
 import aiosqlite
 
 from enrich.errors import StoreError
+from enrich.store import identity
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -46,7 +47,11 @@ def check_location(path: Path) -> None:
 
 
 async def open_db(path: Path, *, busy_timeout_ms: int = 30000, migrate: bool = True) -> aiosqlite.Connection:
-    """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+    """Open (creating if needed) enrich's database at ``path`` and bring its schema up to date.
+
+    Another program's SQLite file is refused before anything is written to it
+    (not even the journal mode, which lives in the file header).
+    """
     path = Path(path)
     check_location(path)
     try:
@@ -56,15 +61,21 @@ async def open_db(path: Path, *, busy_timeout_ms: int = 30000, migrate: bool = T
     conn.row_factory = sqlite3.Row
     try:
         await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        kind = await identity.inspect(conn)
+        if kind is identity.Kind.FOREIGN:
+            raise identity.foreign(path)
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        if kind is not identity.Kind.ENRICH:
+            await conn.execute(identity.MARK_SQL)
         if migrate:
             await apply_migrations(conn)
-    except sqlite3.DatabaseError as exc:
-        await conn.close()
-        reason = "not an SQLite database" if "not a database" in str(exc) or "malformed" in str(exc) else str(exc)
-        raise StoreError(f"{path}: {reason}; point --db at another file or move this one away") from exc
+    except BaseException as exc:
+        await conn.close()  # its thread would keep the process alive
+        if isinstance(exc, sqlite3.Error):
+            raise identity.unusable(path, exc) from exc
+        raise
     return conn
 
 

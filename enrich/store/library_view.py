@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from enrich.errors import StoreError
+from enrich.store import identity
 
 # Genre slots kept per track (ranks 0..GENRE_SLOTS-1).
 GENRE_SLOTS = 3
@@ -58,12 +59,20 @@ def connect_readonly(db: Path, busy_timeout_ms: int = 30000) -> sqlite3.Connecti
     db = Path(db)
     if not db.is_file():
         raise StoreError(f"{db}: no database here yet; run `enrich scan` first (or point --db at one)")
+    conn = None
     try:
         conn = sqlite3.connect(f"file:{urllib.parse.quote(str(db.resolve()))}?mode=ro", uri=True,
                                timeout=busy_timeout_ms / 1000)
-        conn.execute("SELECT name FROM sqlite_master LIMIT 1")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{db}: not an SQLite database ({exc}); point --db at another file") from exc
+        kind = identity.inspect_sync(conn)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise identity.unusable(db, exc) from exc
+    if kind in (identity.Kind.FOREIGN, identity.Kind.EMPTY):
+        conn.close()
+        if kind is identity.Kind.FOREIGN:
+            raise identity.foreign(db)
+        raise StoreError(f"{db}: the database is empty; run `enrich scan` first (or point --db at another)")
     return conn
 
 
@@ -72,8 +81,8 @@ def load_library(db: Path, busy_timeout_ms: int = 30000) -> LibraryView:
     conn = connect_readonly(db, busy_timeout_ms)
     try:
         return read_view(conn)
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"{db}: cannot read the library ({exc}); is it an enrich database?") from exc
+    except sqlite3.DatabaseError as exc:
+        raise identity.unusable(db, exc) from exc
     finally:
         conn.close()
 

@@ -13,6 +13,7 @@ import aiosqlite
 
 from enrich.config import Config
 from enrich.errors import StoreError
+from enrich.store import identity
 from enrich.store.db import open_db
 from enrich.store.lock import database_lock
 from enrich.store.writer import Writer
@@ -38,9 +39,10 @@ async def writing(config: Config, command: str) -> AsyncIterator[tuple[aiosqlite
 
 @asynccontextmanager
 async def reading(config: Config) -> AsyncIterator[aiosqlite.Connection | None]:
-    """Open the database read-only; ``None`` when it does not exist yet.
+    """Open the database read-only; ``None`` when it holds nothing yet (absent, or no tables).
 
     Used by dry runs and reports: they must not create or change anything.
+    Another program's SQLite file, or a file SQLite cannot read, is a StoreError.
     """
     db = Path(config.paths.db)
     if not db.exists():
@@ -49,11 +51,15 @@ async def reading(config: Config) -> AsyncIterator[aiosqlite.Connection | None]:
     try:
         conn = await aiosqlite.connect(f"file:{urllib.parse.quote(os.fsencode(db.resolve()))}?mode=ro", uri=True,
                                        timeout=config.store.busy_timeout_ms / 1000)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("SELECT name FROM sqlite_master LIMIT 1")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{db}: not an SQLite database ({exc}); point --db at another file") from exc
+    except sqlite3.Error as exc:
+        raise identity.unusable(db, exc) from exc
     try:
-        yield conn
+        conn.row_factory = sqlite3.Row
+        kind = await identity.inspect(conn)
+        if kind is identity.Kind.FOREIGN:
+            raise identity.foreign(db)
+        yield None if kind is identity.Kind.EMPTY else conn
+    except sqlite3.DatabaseError as exc:  # a damaged page met half-way through a read
+        raise identity.unusable(db, exc) from exc
     finally:
-        await conn.close()
+        await conn.close()  # always: its thread would keep the process alive
