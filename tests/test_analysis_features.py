@@ -7,10 +7,17 @@ import pytest
 
 from enrich.analysis.decode import Audio
 from enrich.analysis.features import NAMES, VERSION, extract
-from enrich.analysis.key import PITCH_CLASSES, PROFILES, camelot, chroma_summary, estimate_key
+from enrich.analysis.key import PITCH_CLASSES, PROFILES, camelot, estimate_key, tonality
 from enrich.analysis.loudness import integrated_loudness
+from enrich.analysis.pitch import (
+    Peaks,
+    PitchProfile,
+    estimate_tuning,
+    pitch_profile,
+    spectral_peaks,
+)
 from enrich.analysis.spectral import centroid, flatness, rolloff, zero_crossing_rates
-from enrich.analysis.spectrum import Spectrum
+from enrich.analysis.spectrum import N_FFT, Spectrum
 from enrich.analysis.tempo import estimate_tempo
 from enrich.errors import AnalysisError
 
@@ -57,34 +64,93 @@ def test_camelot_neighbours_are_a_fifth_apart():
 
 # ---------------------------------------------------------------- key
 
+def evidence(treble, bass=None, tonal=0.9):
+    return PitchProfile(np.asarray(treble, dtype=float), np.zeros(12) if bass is None else np.asarray(bass, float), tonal)
+
+
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 @pytest.mark.parametrize("tonic", [0, 3, 7, 10])
 @pytest.mark.parametrize("mode", ["major", "minor"])
 def test_each_profile_finds_its_own_key(profile, tonic, mode):
     weights = np.roll(PROFILES[profile][mode == "minor"], tonic)
-    key = estimate_key(weights, profile)
-    assert (key.pc, key.mode) == (tonic, mode) and key.confidence > 0.5
+    key = estimate_key(evidence(weights, weights), profile)
+    assert (key.pc, key.mode) == (tonic, mode) and key.confidence > 0.5 and key.strength == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("chroma", [np.zeros(12), np.ones(12), np.full(12, np.nan), np.ones(5)])
 def test_no_key_without_pitch_content(chroma):
-    key = estimate_key(chroma)
-    assert key.pc is None and key.camelot is None and key.confidence == 0.0
+    key = estimate_key(evidence(chroma))
+    assert key.pc is None and key.camelot is None and key.confidence == 0.0 and key.strength is None
 
 
-def test_chroma_summary_weights_quiet_and_loud_frames_alike():
-    loud = np.zeros((12, 10)); loud[0] = 100.0
-    quiet = np.zeros((12, 10)); quiet[7] = 1.0
-    summary = chroma_summary(np.concatenate([loud, quiet], axis=1))
-    assert summary[0] == pytest.approx(summary[7]) and summary.sum() == pytest.approx(1.0)
+def test_no_key_when_the_peaks_are_off_the_semitone_grid():
+    # A perfect C major profile, but from peaks scattered like noise's: no key, yet a strength.
+    key = estimate_key(evidence(np.asarray(PROFILES["edma"][0]), tonal=0.52))
+    assert key.pc is None and key.mode is None and key.strength == pytest.approx(1.0)
+
+
+def test_no_key_when_no_profile_fits():
+    chroma = np.zeros(12)
+    chroma[[0, 2, 4, 6, 8, 10]] = 1.0  # a whole-tone scale: every note equally far from every key
+    key = estimate_key(evidence(chroma), "edma")
+    assert key.pc is None and key.strength is not None and key.strength < 0.3
+
+
+def test_the_bass_decides_between_relative_keys():
+    # The treble holds C major / A minor's seven notes evenly; the bass sits on A.
+    treble = np.zeros(12)
+    treble[[0, 2, 4, 5, 7, 9, 11]] = 1.0
+    bass = np.zeros(12)
+    bass[[9, 4]] = (3.0, 1.0)
+    key = estimate_key(evidence(treble / 7, bass / 4))
+    assert (PITCH_CLASSES[key.pc], key.mode) == ("A", "minor")
+
+
+def test_pitch_profile_weights_quiet_and_loud_frames_alike():
+    # Frame 0: a loud C5; frame 1: a quiet G5, 40 dB down. Both count alike.
+    peaks = Peaks(np.array([523.25, 783.99], dtype=np.float32), np.array([1.0, 0.01], dtype=np.float32),
+                  np.array([0, 1]), 2)
+    summary = pitch_profile(peaks, 440.0).treble
+    assert summary.sum() == pytest.approx(1.0)
+    assert summary[0] > 0.3 and summary[7] > 0.3
 
 
 def test_a_triad_played_as_tones_names_its_key():
-    # C major triad with a bass C: the shared spectrum's chroma must say C major.
+    # C major triad with a bass C: the key read from the shared spectrum must say C major.
     y = tone(261.63) + tone(329.63) + tone(392.0) + tone(130.81, amp=0.7)
-    spectrum = Spectrum.of([y], SR)
-    key = estimate_key(chroma_summary(spectrum.chroma), "krumhansl")
+    key = tonality(Spectrum.of([y], SR)).key
     assert PITCH_CLASSES[key.pc] == "C" and key.mode == "major"
+
+
+def harmonic_chord(a4, seconds=6.0, notes=(45, 57, 60, 64, 69, 72, 76), sr=SR):
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(0)
+    y = np.zeros_like(t)
+    for n in notes:
+        f = a4 * 2 ** ((n - 69) / 12)
+        for h in range(1, 7):
+            y += 0.2 / h * np.sin(2 * np.pi * f * h * t + rng.uniform(0, 6))
+    return (y + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("a4", [430.0, 436.5, 440.0, 444.0, 448.2, 452.0])
+def test_tuning_of_harmonic_tones(a4):
+    spectrum = Spectrum.of([harmonic_chord(a4)], SR)
+    tuning = estimate_tuning(spectral_peaks(spectrum.power, SR, N_FFT))
+    assert abs(1200 * np.log2(tuning.hz / a4)) < 2.0 and tuning.clarity > 0.5
+
+
+def test_a_chord_a_quarter_tone_sharp_keeps_its_name():
+    # A minor at A = 452 Hz: half-way to B flat, yet still A minor, with the tuning reported.
+    tonal = tonality(Spectrum.of([harmonic_chord(452.0)], SR))
+    assert (PITCH_CLASSES[tonal.key.pc], tonal.key.mode) == ("A", "minor")
+    assert tonal.tuning_hz == pytest.approx(452.0, abs=1.3)
+
+
+def test_noise_has_no_key_and_no_tuning():
+    noise = np.random.default_rng(1).standard_normal(6 * SR).astype(np.float32) * 0.1
+    tonal = tonality(Spectrum.of([noise], SR))
+    assert tonal.key.pc is None and tonal.tuning_hz is None
 
 
 # ---------------------------------------------------------------- tempo
@@ -174,7 +240,7 @@ def test_zero_crossing_rate_of_a_sine():
 
 def test_shared_spectrum_is_computed_once():
     spectrum = Spectrum.of([tone(440.0)], SR)
-    assert spectrum.mel is spectrum.mel and spectrum.chroma is spectrum.chroma
+    assert spectrum.mel is spectrum.mel
     assert spectrum.onset_envelopes() is spectrum.onset_envelopes()
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from enrich.analysis.decode import Audio
-from enrich.analysis.key import PITCH_CLASSES, chroma_summary, estimate_key
+from enrich.analysis.key import PITCH_CLASSES, tonality
 from enrich.analysis.loudness import integrated_loudness
 from enrich.analysis.spectral import (N_MFCC, centroid, flatness, mean_std, mfcc, rms_db, rolloff,
                                       zero_crossing_rates)
@@ -84,7 +84,7 @@ def energy_of(loudness: float | None, onset_strength: float, brightness_hz: floa
     return round(float(0.6 * loud + 0.25 * busy + 0.15 * bright), 4)
 
 
-def extract(audio: Audio, *, item: str, key_profile: str = "temperley") -> Features:
+def extract(audio: Audio, *, item: str, key_profile: str = "edma") -> Features:
     """All features of decoded audio, from one shared spectrum. Raises AnalysisError for silence."""
     mono = audio.mono()
     if rms_db(mono) < SILENCE_DB:
@@ -92,8 +92,8 @@ def extract(audio: Audio, *, item: str, key_profile: str = "temperley") -> Featu
     spectrum = Spectrum.of(mono, audio.sr)
     envelopes = spectrum.onset_envelopes()
     tempo = estimate_tempo(envelopes, spectrum.frame_rate)
-    chroma = chroma_summary(spectrum.chroma)
-    key = estimate_key(chroma, key_profile)
+    tonal = tonality(spectrum, key_profile)
+    key, chroma = tonal.key, tonal.evidence.treble
     loudness = integrated_loudness(audio.segments, audio.sr)
     cen = mean_std(centroid(spectrum))
     coefficients = mfcc(spectrum)
@@ -115,4 +115,6 @@ def extract(audio: Audio, *, item: str, key_profile: str = "temperley") -> Featu
         mfcc_std=tuple(float(v) for v in coefficients.std(axis=1)) if coefficients.size else (0.0,) * len(coefficients),
         chroma=tuple(float(v) for v in chroma),
         seconds=round(audio.seconds, 2),
+        tuning_hz=tonal.tuning_hz,
+        key_strength=key.strength,
     )

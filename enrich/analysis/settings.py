@@ -19,7 +19,7 @@ class AnalysisConfig:
     max_seconds: float = 240.0
     timeout: float = 120.0
     max_tasks_per_worker: int = 200
-    key_profile: str = "temperley"
+    key_profile: str = "edma"
 
     def __post_init__(self):
         problems = []

@@ -1,7 +1,7 @@
 """The one time-frequency representation every spectral feature reads.
 
-One STFT per decoded window; the mel bands, chroma and onset envelope are
-derived from its power, once, on first use. Frames of all windows are stacked
+One STFT per decoded window; the mel bands and onset envelope are derived
+from its power, once, on first use (pitch is read from its peaks: pitch.py). Frames of all windows are stacked
 side by side; ``bounds`` tells where each window starts so that time-based
 features (the onset envelope) never run across the seam between two windows.
 """
@@ -44,33 +44,12 @@ def mel_basis(sr: int, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def chroma_basis(sr: int, n_fft: int = N_FFT) -> np.ndarray:
-    """Pitch-class weights per FFT bin: each bin votes for the pitch class nearest
-    its frequency, only within C2..C8 where harmonic partials dominate."""
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    basis = np.zeros((12, len(freqs)), dtype=np.float32)
-    bin_width = sr / n_fft
-    for k, f in enumerate(freqs):
-        if f < 60.0 or f > 4200.0:
-            continue
-        midi = 69 + 12 * np.log2(f / 440.0)
-        # A bin wider than a semitone says little about pitch: weight by resolution.
-        semitone_width = f * (2 ** (1 / 12) - 1)
-        trust = min(1.0, semitone_width / bin_width)
-        nearest = int(np.round(midi))
-        off = midi - nearest
-        basis[nearest % 12, k] += trust * np.exp(-0.5 * (off / 0.25) ** 2)
-    return basis
-
-
-@functools.lru_cache(maxsize=8)
 def sparse_operator(kind: str, sr: int):
-    """The mel or chroma basis as a sparse matrix: each band touches few bins,
+    """The mel basis as a sparse matrix: each band touches few bins,
     so this is ~30x less work than the dense product."""
     from scipy import sparse
 
-    dense = mel_basis(sr) if kind == "mel" else chroma_basis(sr)
-    return sparse.csr_matrix(dense)
+    return sparse.csr_matrix(mel_basis(sr))
 
 
 @functools.lru_cache(maxsize=8)
@@ -155,10 +134,6 @@ class Spectrum:
             db = 10.0 * np.log10(np.maximum(self.mel, EPS))
             return np.maximum(db, db.max() - 80.0)
         return self._cached("log_mel", make)
-
-    @property
-    def chroma(self) -> np.ndarray:
-        return self._cached("chroma", lambda: np.asarray(sparse_operator("chroma", self.sr) @ self.power))
 
     @property
     def frame_energy(self) -> np.ndarray:
