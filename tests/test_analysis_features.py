@@ -12,6 +12,7 @@ from enrich.analysis.loudness import integrated_loudness
 from enrich.analysis.pitch import (
     Peaks,
     PitchProfile,
+    Tuning,
     estimate_tuning,
     pitch_profile,
     spectral_peaks,
@@ -64,8 +65,9 @@ def test_camelot_neighbours_are_a_fifth_apart():
 
 # ---------------------------------------------------------------- key
 
-def evidence(treble, bass=None, tonal=0.9):
-    return PitchProfile(np.asarray(treble, dtype=float), np.zeros(12) if bass is None else np.asarray(bass, float), tonal)
+def evidence(treble, bass=None, tonal=0.9, clarity=0.8):
+    bass = np.zeros(12) if bass is None else np.asarray(bass, float)
+    return PitchProfile(np.asarray(treble, dtype=float), bass, tonal, clarity)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -83,9 +85,11 @@ def test_no_key_without_pitch_content(chroma):
     assert key.pc is None and key.camelot is None and key.confidence == 0.0 and key.strength is None
 
 
-def test_no_key_when_the_peaks_are_off_the_semitone_grid():
-    # A perfect C major profile, but from peaks scattered like noise's: no key, yet a strength.
-    key = estimate_key(evidence(np.asarray(PROFILES["edma"][0]), tonal=0.52))
+@pytest.mark.parametrize("tonal, clarity", [(0.52, 0.8), (0.9, 0.3)])
+def test_no_key_when_the_peaks_are_off_the_semitone_grid(tonal, clarity):
+    # A perfect C major profile, but from peaks scattered like noise's, or not on
+    # one tuning (a gliding voice): no key, yet a strength.
+    key = estimate_key(evidence(np.asarray(PROFILES["edma"][0]), tonal=tonal, clarity=clarity))
     assert key.pc is None and key.mode is None and key.strength == pytest.approx(1.0)
 
 
@@ -110,7 +114,7 @@ def test_pitch_profile_weights_quiet_and_loud_frames_alike():
     # Frame 0: a loud C5; frame 1: a quiet G5, 40 dB down. Both count alike.
     peaks = Peaks(np.array([523.25, 783.99], dtype=np.float32), np.array([1.0, 0.01], dtype=np.float32),
                   np.array([0, 1]), 2)
-    summary = pitch_profile(peaks, 440.0).treble
+    summary = pitch_profile(peaks, Tuning(440.0, 0.0, 1.0)).treble
     assert summary.sum() == pytest.approx(1.0)
     assert summary[0] > 0.3 and summary[7] > 0.3
 
@@ -151,6 +155,29 @@ def test_noise_has_no_key_and_no_tuning():
     noise = np.random.default_rng(1).standard_normal(6 * SR).astype(np.float32) * 0.1
     tonal = tonality(Spectrum.of([noise], SR))
     assert tonal.key.pc is None and tonal.tuning_hz is None
+
+
+def speech_like(seconds=8.0, sr=SR, seed=2):
+    """A voice: harmonics of a pitch that glides (intonation), in syllables, through three formants."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    knots = rng.uniform(95.0, 210.0, int(seconds * 4) + 2)
+    f0 = np.interp(np.arange(n) / sr, np.arange(len(knots)) * 0.25, knots)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    y = sum(np.sin(h * phase) / h for h in range(1, 30) if h * f0.max() < sr / 2)
+    syllables = np.repeat(rng.uniform(0, 1, int(seconds * 5) + 1) > 0.25, int(sr / 5))[:n]
+    y = y * np.convolve(syllables, np.hanning(int(0.05 * sr)) / (0.025 * sr), mode="same")
+    for formant, width in ((700.0, 110.0), (1220.0, 120.0), (2600.0, 160.0)):
+        r = np.exp(-np.pi * width / sr)
+        y = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * formant / sr), r * r], y)
+    return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_speech_has_no_key():
+    tonal = tonality(Spectrum.of([speech_like()], SR))
+    assert tonal.key.pc is None and tonal.key.camelot is None and tonal.tuning_hz is None
 
 
 # ---------------------------------------------------------------- tempo

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from enrich.analysis.key import PITCH_CLASSES, correlations
-from enrich.analysis.pitch import estimate_tuning, pitch_profile, spectral_peaks
+from enrich.analysis.pitch import Tuning, estimate_tuning, pitch_profile, spectral_peaks
 from enrich.analysis.spectral import centroid, rolloff
 from enrich.analysis.spectrum import HOP, N_FFT, Spectrum
 from fixtures.synth import render
@@ -40,7 +40,7 @@ def test_spectral_centroid_and_rolloff_match_librosa(clip):
 
 def test_pitch_class_profile_matches_librosa_chroma(clip):
     y, _, _ = clip
-    ours = pitch_profile(spectral_peaks(Spectrum.of([y], SR).power, SR, N_FFT), 440.0).treble
+    ours = pitch_profile(spectral_peaks(Spectrum.of([y], SR).power, SR, N_FFT), Tuning(440.0, 0.0, 1.0)).treble
     ref = librosa.feature.chroma_cqt(y=y, sr=SR, hop_length=HOP, tuning=0.0).sum(axis=1)
     # Ours votes also for the fundamentals of overtones and counts quiet frames as
     # much as loud ones, so the shapes differ in detail: the same key must fit both,

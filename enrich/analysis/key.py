@@ -8,8 +8,9 @@ Published profile sets are kept so they can be compared on the rendered corpus
 Profiles are data, weights per scale degree starting at the tonic.
 
 No key is named when the evidence is weak: when the spectral peaks do not sit
-on a semitone grid (drums, noise, speech glide between pitches) or when no key
-profile fits the pitch classes well.
+on a semitone grid (drums, noise), when their offsets from it do not agree on
+one tuning (speech glides between pitches), or when no key profile fits the
+pitch classes well.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 BASS_WEIGHT = 0.6  # the bass profile's share beside the treble's (chosen on the corpus)
-# Below either, no key (both chosen on the rendered corpus): drums alone reach a
-# tonality of ~0.5-0.59 and a strength of ~0.15-0.35; pitched music 0.64+ and 0.55+.
-MIN_TONAL = 0.61
+# Below any, no key (chosen on the rendered corpus). Drums alone reach a tonality
+# of ~0.5-0.67, a tuning clarity of ~0.28-0.39 and a strength of ~0.15-0.35;
+# speech a clarity of ~0.31-0.36; pitched music 0.77+, 0.44+ and 0.55+.
+MIN_TONAL = 0.72
+MIN_CLARITY = 0.42
 MIN_STRENGTH = 0.4
 
 
@@ -115,7 +118,7 @@ def estimate_key(evidence: PitchProfile, profile: str = "edma") -> Key:
     order = np.argsort(scores, axis=None)[::-1]
     best, second = float(scores.flat[order[0]]), float(scores.flat[order[1]])
     strength = round(float(np.clip(best, 0.0, 1.0)), 3)
-    if evidence.tonal < MIN_TONAL or strength < MIN_STRENGTH:
+    if evidence.tonal < MIN_TONAL or evidence.clarity < MIN_CLARITY or strength < MIN_STRENGTH:
         return Key(None, None, 0.0, strength)
     mode_index, pc = divmod(int(order[0]), 12)
     lead = min(1.0, (best - second) / 0.1)
@@ -131,13 +134,13 @@ class Tonality:
 
     @property
     def tuning_hz(self) -> float | None:
-        """The tuning, when there is pitched sound to measure it on."""
-        return self.tuning.hz if self.evidence.tonal >= MIN_TONAL and self.tuning.clarity > 0 else None
+        """The tuning of music in a key; None where no key is named (nothing reliable to measure it on)."""
+        return self.tuning.hz if self.key.pc is not None and self.tuning.clarity > 0 else None
 
 
 def tonality(spectrum: Spectrum, profile: str = "edma") -> Tonality:
     """Tuning, pitch-class evidence and key of the analysed audio."""
     peaks = spectral_peaks(spectrum.power, spectrum.sr, spectrum.n_fft)
     tuning = estimate_tuning(peaks)
-    evidence = pitch_profile(peaks, tuning.hz)
+    evidence = pitch_profile(peaks, tuning)
     return Tonality(tuning, evidence, estimate_key(evidence, profile))

@@ -36,9 +36,11 @@ TUNING_MAX_HZ = 2500.0  # above this inharmonic (stretched) partials pull sharp
 # for the notes it may be an overtone of (weights chosen on the rendered corpus).
 HARMONICS = (1, 2, 3, 4, 5)
 HARMONIC_WEIGHTS = (1.0, 0.8, 0.6, 0.4, 0.3)
-# The share of a frame's peaks (above TUNING_MIN_HZ) on the semitone grid is its
-# tonality; the excerpt's is this percentile of its frames': pitched music with
-# loud drums still has many tonal frames between the hits, drums alone have few.
+# The share of a frame's peaks between TUNING_MIN_HZ and TONAL_MAX_HZ (where
+# notes' fundamentals and first overtones are, and hats and cymbals are weaker)
+# on the semitone grid is its tonality; the excerpt's is this percentile of its
+# frames': pitched music with loud drums still has tonal frames between the hits.
+TONAL_MAX_HZ = 1200.0
 TONAL_PERCENTILE = 75.0
 
 
@@ -50,6 +52,13 @@ class Peaks:
     amp: np.ndarray
     frame: np.ndarray
     frames: int  # how many frames were searched
+
+    @property
+    def level(self) -> np.ndarray:
+        """Amplitude relative to the loudest peak of the same frame (0..1): quiet passages count too."""
+        loudest = np.zeros(self.frames)
+        np.maximum.at(loudest, self.frame, self.amp)
+        return (self.amp / np.maximum(loudest[self.frame], 1e-12)).astype(np.float64)
 
 
 def spectral_peaks(power: np.ndarray, sr: int, n_fft: int, *, step: int = FRAME_STEP) -> Peaks:
@@ -86,13 +95,18 @@ class Tuning:
 
 
 def estimate_tuning(peaks: Peaks) -> Tuning:
-    """The A4 reference the music is tuned to, from the peaks' offsets off the 440 Hz grid."""
+    """The A4 reference the music is tuned to, from the peaks' offsets off the 440 Hz grid.
+
+    ``clarity`` is the share of the peaks below TONAL_MAX_HZ within 15 cents of
+    it: ~0.3 when offsets are anywhere (drums, noise, a speaking voice that
+    glides), 0.45 and more for music played on a tuned grid.
+    """
     use = (peaks.freq >= TUNING_MIN_HZ) & (peaks.freq <= TUNING_MAX_HZ)
     if use.sum() < 20:
         return Tuning(A4, 0.0, 0.0)
     cents = 1200.0 * np.log2(peaks.freq[use] / A4)
     deviation = np.mod(cents + 50.0, 100.0) - 50.0
-    weight = peaks.amp[use].astype(np.float64)
+    weight = peaks.amp[use].astype(np.float64)  # loud partials: the most precise frequencies
     # 1-cent circular histogram, smoothed over +-3 cents, then the mode refined
     # by the circular mean of the votes within 15 cents of it.
     hist = np.bincount(np.mod(np.round(deviation).astype(np.int64) + 50, 100), weights=weight, minlength=100)
@@ -105,7 +119,9 @@ def estimate_tuning(peaks: Peaks) -> Tuning:
         return Tuning(A4, 0.0, 0.0)
     refined = mode + float(np.average(near[close], weights=weight[close]))
     refined = float(np.mod(refined + 50.0, 100.0) - 50.0)
-    clarity = float(weight[close].sum() / weight.sum())
+    low = peaks.freq[use] < TONAL_MAX_HZ
+    level = peaks.level[use]  # each frame alike, as for the pitch classes
+    clarity = float(level[close & low].sum() / max(level[low].sum(), 1e-12))
     return Tuning(round(A4 * 2.0 ** (refined / 1200.0), 2), round(refined, 1), round(clarity, 3))
 
 
@@ -114,9 +130,10 @@ class PitchProfile:
     treble: np.ndarray  # 12 bins, C..B, sum 1 (or all zero)
     bass: np.ndarray  # 12 bins, C..B, sum 1 (or all zero)
     tonal: float  # ~0.5 for noise and drums (peaks anywhere), towards 1 when the peaks sit on semitones
+    clarity: float  # the tuning's: ~0.3 when no tuning grid is there (drums, noise, speech)
 
 
-def pitch_profile(peaks: Peaks, tuning_hz: float) -> PitchProfile:
+def pitch_profile(peaks: Peaks, tuning: Tuning) -> PitchProfile:
     """Tuning-corrected, harmonically weighted pitch-class profiles of the whole excerpt.
 
     Each frame's peaks are scaled to the frame's loudest, so quiet passages
@@ -124,11 +141,9 @@ def pitch_profile(peaks: Peaks, tuning_hz: float) -> PitchProfile:
     """
     zero = np.zeros(12)
     if peaks.freq.size == 0:
-        return PitchProfile(zero, zero, 0.0)
-    midi = 69.0 + 12.0 * np.log2(peaks.freq.astype(np.float64) / tuning_hz)
-    loudest = np.zeros(peaks.frames)
-    np.maximum.at(loudest, peaks.frame, peaks.amp)
-    amp = peaks.amp / np.maximum(loudest[peaks.frame], 1e-12)
+        return PitchProfile(zero, zero, 0.0, 0.0)
+    midi = 69.0 + 12.0 * np.log2(peaks.freq.astype(np.float64) / tuning.hz)
+    amp = peaks.level
     nearest = np.round(midi)
     # Cosine-squared vote over +-0.5 semitone: a peak right on a note counts fully.
     on_note = np.cos(np.pi * np.clip(midi - nearest, -0.5, 0.5)) ** 2
@@ -141,11 +156,11 @@ def pitch_profile(peaks: Peaks, tuning_hz: float) -> PitchProfile:
     for h, w in zip(HARMONICS, HARMONIC_WEIGHTS):
         shift = round(12.0 * np.log2(h))
         treble += w * np.bincount((pcs[tre] - shift) % 12, weights=vote[tre], minlength=12)
-    return PitchProfile(_unit(treble), _unit(bass), round(_tonality(peaks, amp, vote), 3))
+    return PitchProfile(_unit(treble), _unit(bass), round(_tonality(peaks, amp, vote), 3), tuning.clarity)
 
 
 def _tonality(peaks: Peaks, amp: np.ndarray, vote: np.ndarray) -> float:
-    precise = peaks.freq >= TUNING_MIN_HZ
+    precise = (peaks.freq >= TUNING_MIN_HZ) & (peaks.freq < TONAL_MAX_HZ)
     on = np.bincount(peaks.frame[precise], weights=vote[precise], minlength=peaks.frames)
     total = np.bincount(peaks.frame[precise], weights=amp[precise], minlength=peaks.frames)
     voiced = total > 0
