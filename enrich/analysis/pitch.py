@@ -15,6 +15,11 @@ estimated tuning, and less for the fundamentals it may be an overtone of
 (harmonic weighting), so that an instrument's overtones do not read as a fifth
 and a third above every note. Bass (the lowest octaves) and treble are kept
 apart: the bass line names the tonic more often, the treble names the scale.
+
+Evidence that there is a key at all: how much of each frame's peak energy sits
+on the semitone grid (``tonal``: drums and noise put peaks anywhere) and how
+much of it agrees on one tuning (``clarity``: a speaking voice glides, so its
+offsets from the grid are spread evenly).
 """
 
 from __future__ import annotations
