@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import weakref
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -16,6 +17,7 @@ FAULT_KINDS = (
     "500", "502", "503", "529", "429",  # error statuses (429/503 in the service's own rate-limit shape)
     "timeout",  # accept the request and never answer in time
     "reset",  # drop the connection
+    "keepalive_reset",  # drop a kept-alive connection as its next request arrives (fresh ones are served)
     "truncated",  # promise more body than is sent
     "html",  # an HTML error page (HTTP 502)
     "html200",  # an HTML page with HTTP 200
@@ -122,6 +124,16 @@ class Service:
 
     def __post_init__(self):
         self.bucket = Bucket(self.rate, max(1.0, self.burst))
+        self.connections: weakref.WeakSet = weakref.WeakSet()  # transports that have carried a request
+
+    def kept_alive(self, request: web.Request) -> bool:
+        """Whether this request came on a connection that carried one before."""
+        transport = request.transport
+        if transport is None:
+            return False
+        seen = transport in self.connections
+        self.connections.add(transport)
+        return seen
 
     def set_rate(self, rate: float | None, burst: float | None = None) -> None:
         self.rate = rate
@@ -149,11 +161,14 @@ def middleware(service: Service, rate_limited: Callable[[web.Request, bool], web
         body = await request.read()
         c.log.append((request.method, public_path(request), body[:2000]))
         c.times.append(time.monotonic())
+        reused = service.kept_alive(request)
         if not service.bucket.allow():
             c.violations += 1
             resp = rate_limited(request, False)
         else:
             fault = service.faults.pick()
+            if fault == "keepalive_reset" and not reused:
+                fault = None  # only a connection kept open since an earlier request can be dropped this way
             if fault:
                 c.faults[fault] += 1
             resp = await inject(fault, request, handler, service, rate_limited, error_body)
@@ -176,7 +191,7 @@ async def inject(fault, request, handler, service, rate_limited, error_body):
     if fault == "timeout":
         await asyncio.sleep(service.faults.hang_seconds)
         return web.Response(status=504)
-    if fault == "reset":
+    if fault in ("reset", "keepalive_reset"):
         request.transport.abort()
         return web.Response(status=500)
     if fault == "truncated":
