@@ -41,6 +41,11 @@ removed) + body hash, or ``cache_key=`` given by the caller (used for Claude
 classifications). ``offline=True`` (or [http] offline) answers from the cache
 only, whatever its age; a miss is SourceUnavailable("offline; not in cache").
 
+Rate: every request on the wire takes a token and is counted, including a
+redirect hop and the resend aiohttp makes by itself when a kept-alive
+connection drops. The buckets live in ``<cache_dir>/rate/`` (enrich.net.budget),
+so every enrich process sharing the cache dir keeps within one budget per service.
+
 Identical requests in flight at once (cache look-up included) are sent once and share the answer.
 Redirects are followed by hand for GETs to the same host only (MusicBrainz
 merged ids), each hop taking its own rate token; replies over [http]

@@ -11,6 +11,7 @@ import time
 import urllib.parse
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -20,6 +21,7 @@ from enrich.config import ENV_OVERRIDES, Config, SourceConfig
 from enrich.errors import BadReply, NotFound, SourceError, SourceUnavailable
 from enrich.net import policy
 from enrich.net.breaker import Breaker
+from enrich.net.budget import budget_file
 from enrich.net.cache import DiskCache, Entry
 from enrich.net.gate import Gate
 from enrich.net.reply import KEPT_HEADERS, Kind, Reply, Verdict
@@ -76,9 +78,11 @@ def key_env(source: str) -> str | None:
 class _Source:
     """Everything the client keeps for one source during a run."""
 
-    def __init__(self, cfg: SourceConfig, clock: Clock, needs_key: bool):
+    def __init__(self, cfg: SourceConfig, clock: Clock, needs_key: bool, cache_dir: Path):
         self.cfg = cfg
-        self.gate = Gate(cfg.rate, cfg.burst, cfg.concurrency, clock.now, clock.sleep)
+        # Every process using this cache dir shares one budget per service.
+        self.gate = Gate(cfg.rate, cfg.burst, cfg.concurrency, clock.now, clock.sleep,
+                         budget_file(cache_dir, cfg.name, cfg.base_url))
         self.breaker = Breaker(cfg.breaker_threshold)
         self.stats = SourceStats()
         self.needs_key = needs_key
@@ -103,7 +107,7 @@ class Client:
         for name, cfg in config.sources.items():
             # Offline, answers come from the cache only: no key is needed.
             needs_key = "api_key" in config.tree["sources"][name] and not self.offline
-            self.sources[name] = _Source(cfg, self.clock, needs_key)
+            self.sources[name] = _Source(cfg, self.clock, needs_key, config.paths.cache_dir)
         self.secrets = tuple(c.api_key for c in config.sources.values() if c.api_key)
         self.notices: list[str] = []
         if self.cache.notice:
@@ -239,6 +243,8 @@ class Client:
             unreachable = False
             async with src.gate.slot() as waited:
                 src.stats.waited_s += waited
+                if src.breaker.is_open:  # it may have opened while this one waited for its turn
+                    raise SourceUnavailable(name, src.breaker.reason, what=what)
                 src.stats.requests += 1
                 try:
                     reply = await self._send(src, method, url, params, body, headers)
@@ -304,7 +310,8 @@ class Client:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 async with self.session.request(method, url, params=params or None, json=body, headers=headers,
-                                                timeout=timeout, allow_redirects=False) as resp:
+                                                timeout=timeout, allow_redirects=False,
+                                                middlewares=(_on_wire(src),)) as resp:
                     data = await read_capped(resp, limit)
                     status, final = resp.status, str(resp.url)
                     kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
@@ -324,7 +331,7 @@ class Client:
                     raise _Refused(f"redirected to another host ({_origin(target)})")
                 url, params = target, None  # the Location carries the query
                 # The follow-up is a request of its own: it needs a token too.
-                await src.gate.limiter.acquire()
+                src.stats.waited_s += await src.gate.take()
                 src.stats.requests += 1
                 continue
             if status in REDIRECTS:
@@ -332,6 +339,27 @@ class Client:
             public = policy.redact(policy.public_url(final), self.secrets)
             return Reply(cfg.name, status, kept, data, public, self.clock.wall())
         raise _Refused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _on_wire(src: _Source) -> aiohttp.ClientMiddlewareType:
+    """A middleware that sees every attempt aiohttp puts on the wire for one
+    request. The caller paid for the first; a later one is the resend aiohttp
+    makes by itself when a kept-alive connection drops, and it takes a token
+    and is counted like any other, so the server sees no request the rate
+    limit and the counters did not."""
+    attempts = 0
+
+    async def on_wire(request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            if src.breaker.is_open:
+                raise _Transient("not sent: the source was switched off")
+            src.stats.waited_s += await src.gate.take()
+            src.stats.requests += 1
+        return await send(request)
+
+    return on_wire
 
 
 class _Transient(Exception):
@@ -380,6 +408,8 @@ async def open_client(config: Config, offline: bool = False, *, clock: Clock | N
         try:
             yield client
         finally:
+            for src in client.sources.values():
+                src.gate.close()
             client.cache.write_last_run({
                 name: {"hits": s.stats.cache_hits, "misses": s.stats.cache_misses, "requests": s.stats.requests}
                 for name, s in client.sources.items()
