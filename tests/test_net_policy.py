@@ -47,6 +47,7 @@ def test_backoff_is_exponential_jittered_and_capped(attempt, rand, expected):
      "https://ws.audioscrobbler.com/2.0/?artist=B&method=a"),
     ("https://H.example/x?b=2&a=1&api_key=SECRET", None, "https://h.example/x?a=1&b=2"),
     ("https://h/x?token=SECRET&q=a+b", {}, "https://h/x?q=a+b"),
+    ("http://me:SECRET@Mirror.example:8080/ws/2/artist", {"fmt": "json"}, "http://mirror.example:8080/ws/2/artist?fmt=json"),
 ])
 def test_public_url_drops_secrets_and_sorts(url, params, expected):
     assert policy.public_url(url, params) == expected
@@ -66,6 +67,30 @@ def test_request_key_hashes_the_body_and_hides_secrets():
 def test_is_fresh(age_days, negative, fresh):
     now = 1_000_000_000.0
     assert policy.is_fresh(now - age_days * policy.DAY, negative, now, 30, 7) is fresh
+
+
+@pytest.mark.parametrize("base, path, expected", [
+    ("https://h.example", "2.0/", "https://h.example/2.0/"),
+    ("https://h.example/proxy/", "/ws/2/artist", "https://h.example/proxy/ws/2/artist"),
+    ("https://h.example/?sig=abcd1234", "2.0/", "https://h.example/2.0/?sig=abcd1234"),
+    ("https://h.example", "https://other.example/results", "https://other.example/results"),
+])
+def test_join_url_keeps_the_base_query(base, path, expected):
+    assert policy.join_url(base, path) == expected
+
+
+@pytest.mark.parametrize("url, secrets", [
+    ("https://h.example/2.0/", []),
+    ("https://me:p%40ss@h.example/", ["p@ss", "p%40ss", "bWU6cEBzcw=="]),
+    ("https://h.example/?sig=abcd1234&v=1", ["abcd1234"]),  # values shorter than 4 would garble every text
+])
+def test_url_secrets_are_the_password_its_basic_auth_form_and_query_values(url, secrets):
+    assert policy.url_secrets(url) == secrets
+
+
+def test_redact_bytes_removes_plain_and_quoted_secrets():
+    body = b'{"echo": "api_key=a/b+c", "q": "a%2Fb%2Bc", "f": "a%2Fb%2Bc"}'
+    assert policy.redact_bytes(body, ["a/b+c"]) == b'{"echo": "api_key=***", "q": "***", "f": "***"}'
 
 
 def test_redact_removes_plain_and_quoted_secrets():

@@ -86,6 +86,7 @@ class _Source:
         self.breaker = Breaker(cfg.breaker_threshold)
         self.stats = SourceStats()
         self.needs_key = needs_key
+        self.url_secrets = tuple(policy.url_secrets(cfg.base_url))
         self.inflight: dict[str, asyncio.Future] = {}
         if not cfg.enabled:
             self.breaker.trip("disabled in config")
@@ -108,7 +109,10 @@ class Client:
             # Offline, answers come from the cache only: no key is needed.
             needs_key = "api_key" in config.tree["sources"][name] and not self.offline
             self.sources[name] = _Source(cfg, self.clock, needs_key, config.paths.cache_dir)
-        self.secrets = tuple(c.api_key for c in config.sources.values() if c.api_key)
+        # Longest first, so a secret that holds another is replaced whole.
+        self.secrets = tuple(sorted({secret for c in config.sources.values()
+                                     for secret in (c.api_key, *policy.url_secrets(c.base_url)) if secret},
+                                    key=len, reverse=True))
         self.notices: list[str] = []
         if self.cache.notice:
             self.notices.append(self.cache.notice)
@@ -167,8 +171,10 @@ class Client:
         (off, offline miss), BadReply or SourceError (after retries).
         """
         src = self.sources[source]
-        url = path if "://" in path else src.cfg.base_url.rstrip("/") + "/" + path.lstrip("/")
+        url = policy.join_url(src.cfg.base_url, path)
         key = cache_key or policy.request_key(method, url, params, json)
+        if src.url_secrets:  # a token in base_url's query is in the key: keep it out of the cache
+            key = policy.redact(key, src.url_secrets)
         if src.breaker.is_open:
             raise SourceUnavailable(source, src.breaker.reason, what=what)
         if (key_param or key_header) and _origin(url) != _origin(src.cfg.base_url):
@@ -337,6 +343,9 @@ class Client:
             if status in REDIRECTS:
                 raise _Refused(f"unexpected redirect (HTTP {status})")
             public = policy.redact(policy.public_url(final), self.secrets)
+            # A server may echo what it was sent: nothing of it may reach the cache, a log or the database.
+            data = policy.redact_bytes(data, self.secrets)
+            kept = {name: policy.redact(value, self.secrets) for name, value in kept.items()}
             return Reply(cfg.name, status, kept, data, public, self.clock.wall())
         raise _Refused(f"more than {MAX_REDIRECTS} redirects")
 
@@ -388,8 +397,9 @@ async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def _origin(url: str) -> str:
+    """scheme://host:port, without any user:password@ (it is shown in messages)."""
     p = urllib.parse.urlsplit(url)
-    return f"{p.scheme}://{p.netloc.lower()}"
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2].lower()}"
 
 
 def _os_reason(exc: aiohttp.ClientConnectorError) -> str:

@@ -3,11 +3,14 @@ cache keys, freshness and secret redaction. No I/O here."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import functools
 import hashlib
 import json
 import urllib.parse
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from enrich.net.reply import Kind, Reply, Verdict
 
@@ -63,18 +66,55 @@ def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], floa
     return full / 2 + rand() * full / 2
 
 
+def join_url(base_url: str, path: str) -> str:
+    """``path`` under ``base_url``, whose own query (say, a proxy's token) is kept."""
+    if "://" in path:
+        return path
+    base = urllib.parse.urlsplit(base_url)
+    joined = base.path.rstrip("/") + "/" + path.lstrip("/")
+    return urllib.parse.urlunsplit((base.scheme, base.netloc, joined, base.query, ""))
+
+
+def url_secrets(url: str) -> list[str]:
+    """What in a configured URL must stay secret: the password of its
+    user:password@ (also as the Basic auth header carries it) and every value
+    in its query (a proxy's token, a key)."""
+    parts = urllib.parse.urlsplit(url)
+    found = [v for _, v in urllib.parse.parse_qsl(parts.query) if len(v) >= 4]
+    if parts.password:
+        user, password = urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password)
+        found += [password, parts.password, base64.b64encode(f"{user}:{password}".encode()).decode()]
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """The ways a secret can appear: as is, URL-quoted, form-quoted."""
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
-            quoted = urllib.parse.quote(secret, safe="")
-            if quoted != secret:
-                text = text.replace(quoted, "***")
+            for form in secret_forms(secret):
+                if form in text:
+                    text = text.replace(form, "***")
     return text
 
 
+def redact_bytes(data: bytes, secrets: Iterable[str]) -> bytes:
+    """``data`` (a reply body) with every secret, plain or quoted, replaced."""
+    for secret in secrets:
+        if secret:
+            for form in secret_forms(secret):
+                data = data.replace(form.encode(), b"***")
+    return data
+
+
 def public_url(url: str, params: Mapping[str, Any] | None = None) -> str:
-    """The URL with its query sorted and every secret parameter left out."""
+    """The URL with its query sorted, every secret parameter and any
+    user:password@ left out."""
     url = url.partition("#")[0]
     base, _, query = url.partition("?")
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True) if query else []
@@ -83,6 +123,7 @@ def public_url(url: str, params: Mapping[str, Any] | None = None) -> str:
     pairs = sorted(p for p in pairs if p[0].lower() not in SECRET_PARAMS)
     scheme, sep, rest = base.partition("://")
     host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
     base = f"{scheme}{sep}{host.lower()}{slash}{path}"
     return f"{base}?{urllib.parse.urlencode(pairs)}" if pairs else base
 

@@ -4,6 +4,7 @@ do it, fault injection on demand, and counters tests assert on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import weakref
@@ -26,6 +27,7 @@ FAULT_KINDS = (
     "huge",  # HTTP 200 with a 9 MB body
     "slow",  # answer correctly, after `slow_seconds`
     "redirect_away",  # 302 to another host
+    "echo",  # answer as usual, with the request's query and credential headers copied into the JSON body
 )
 
 
@@ -179,6 +181,22 @@ def middleware(service: Service, rate_limited: Callable[[web.Request, bool], web
     return guard
 
 
+ECHOED_HEADERS = ("x-api-key", "authorization")
+
+
+def echoed(resp: web.StreamResponse, request: web.Request) -> web.StreamResponse:
+    """``resp`` with what the request carried (a debugging proxy's habit): the
+    whole query, key included, and the credential headers."""
+    if not isinstance(resp, web.Response) or resp.content_type != "application/json" or resp.body is None:
+        return resp
+    body = json.loads(resp.body)
+    if not isinstance(body, dict):
+        return resp
+    body["echo"] = {"query": request.query_string, **{h: request.headers.get(h, "") for h in ECHOED_HEADERS}}
+    return web.json_response(body, status=resp.status, headers={k: v for k, v in resp.headers.items()
+                                                                if k.lower() not in ("content-type", "content-length")})
+
+
 async def inject(fault, request, handler, service, rate_limited, error_body):
     if fault is None:
         service.counters.served += 1
@@ -214,6 +232,9 @@ async def inject(fault, request, handler, service, rate_limited, error_body):
         await asyncio.sleep(service.faults.slow_seconds)
         service.counters.served += 1
         return await handler(request)
+    if fault == "echo":
+        service.counters.served += 1
+        return echoed(await handler(request), request)
     if fault == "redirect_away":
         raise web.HTTPFound("http://elsewhere.invalid/moved")
     raise AssertionError(fault)
