@@ -13,10 +13,45 @@ import pytest
 
 from enrich.errors import SourceError
 from enrich.net import open_client
+from enrich.net.budget import Budget, budget_file
 from enrich.sources import lastfm, musicbrainz
 from tests.conftest import REPO
 from tests.fakes import FAST_HTTP, FakeServices, Faults, ThreadedFakes, World
 from tests.test_genres_cli import make_library_db
+
+
+class Clock:
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_two_budgets_on_one_file_share_its_tokens(tmp_path):
+    clock = Clock()
+    path = budget_file(tmp_path, "lastfm", "http://u:pw@Host.example:80/?k=v")
+    assert "pw" not in str(path) and path == budget_file(tmp_path, "lastfm", "http://host.example:80")
+    a, b = Budget(10.0, 2, clock, path), Budget(10.0, 2, clock, path)
+    assert [a.take(), b.take()] == [0.0, 0.0]  # the burst of 2, between them
+    assert b.take() == pytest.approx(0.1) and a.take() == pytest.approx(0.1)  # neither took it
+    clock.t += 0.1
+    assert a.take() == 0.0 and b.take() == pytest.approx(0.1)
+    b.hold(5.0)  # a pause one process was told of holds the other too
+    clock.t += 4.0
+    assert a.take() == pytest.approx(1.0)
+    a.close(), b.close()
+
+
+def test_a_stale_file_is_ignored_and_an_unusable_folder_keeps_the_budget_in_memory(tmp_path):
+    clock = Clock()
+    path = budget_file(tmp_path, "musicbrainz", "http://h")
+    Budget(1.0, 1, Clock(1e9), path).take()  # left far ahead, as by a boot long ago
+    fresh = Budget(1.0, 1, clock, path)
+    assert fresh.take() == 0.0 and fresh.take() == pytest.approx(1.0)
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    alone = Budget(1.0, 1, clock, budget_file(tmp_path / "blocked", "musicbrainz", "http://h"))
+    assert alone.take() == 0.0 and alone.take() == pytest.approx(1.0) and not alone.shared
 
 
 @pytest.mark.anyio

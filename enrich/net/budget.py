@@ -77,17 +77,22 @@ class Budget:
         if fd is None:
             self._tat, result = step(self._tat, self.clock())
             return result
-        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            raw = os.pread(fd, _TAT.size, 0)
-            now = self.clock()
-            tat = _TAT.unpack(raw)[0] if len(raw) == _TAT.size else 0.0
-            if tat - now > _STALE_AFTER_S:
-                tat = 0.0
-            tat, result = step(tat, now)
-            os.pwrite(fd, _TAT.pack(tat), 0)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                raw = os.pread(fd, _TAT.size, 0)
+                now = self.clock()
+                tat = _TAT.unpack(raw)[0] if len(raw) == _TAT.size else 0.0
+                if tat - now > _STALE_AFTER_S:
+                    tat = 0.0
+                tat, result = step(tat, now)
+                os.pwrite(fd, _TAT.pack(tat), 0)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            self.close()
+            self.path, self.shared = None, False  # the file failed us: go on alone, in memory
+            self._tat, result = step(self._tat, self.clock())
         return result
 
     def _open(self) -> int | None:
