@@ -84,7 +84,7 @@ def energy_of(loudness: float | None, onset_strength: float, brightness_hz: floa
     return round(float(0.6 * loud + 0.25 * busy + 0.15 * bright), 4)
 
 
-def extract(audio: Audio, *, item: str, key_profile: str = "edma") -> Features:
+def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features:
     """All features of decoded audio, from one shared spectrum. Raises AnalysisError for silence."""
     mono = audio.mono()
     if rms_db(mono) < SILENCE_DB:

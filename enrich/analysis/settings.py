@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from enrich.errors import ConfigError
 
-KEY_PROFILES = ("edma", "krumhansl", "temperley")
+KEY_PROFILES = ("enrich", "edma", "krumhansl", "temperley")
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class AnalysisConfig:
     max_seconds: float = 240.0
     timeout: float = 120.0
     max_tasks_per_worker: int = 200
-    key_profile: str = "edma"
+    key_profile: str = "enrich"
 
     def __post_init__(self):
         problems = []
