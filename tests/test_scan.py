@@ -158,6 +158,16 @@ async def test_hanging_and_crashing_files_in_a_scan(library, tmp_path):
 
 
 @pytest.mark.anyio
+async def test_a_file_is_missing_because_it_is_gone_not_because_of_what_an_error_says(library, tmp_path):
+    music, manifest = library
+    shutil.copyfile(music / manifest[0]["path"], music / "odd words.mp3")
+    db = tmp_path / "lib.db"
+    report = await scan(cfg(db), [music], read="tests.test_scan_reader:misbehaving_read")
+    assert [Path(f["item"]).name for f in report.failed] == ["odd words.mp3"] and report.unreadable == 1
+    assert query(db, "SELECT count(*) FROM unreadable_files") == [(1,)]
+
+
+@pytest.mark.anyio
 async def test_a_stored_track_whose_file_turns_bad_keeps_its_row(library, tmp_path):
     music, manifest = library
     db = tmp_path / "lib.db"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from enrich.errors import FileError
 from enrich.library.reader import ReaderPool, read_one
 from enrich.library.tags import read_file
 from fixtures.generate import QUICKSTART, generate_library
@@ -34,6 +35,8 @@ def misbehaving_read(path: str) -> dict:
         os.abort()
     if name.startswith("exit"):
         os._exit(3)
+    if name.startswith("odd words"):  # a reader's message that reads like a vanished file's
+        raise FileError(path, "vanished during scan, says this odd parser")
     return read_file(path)
 
 
@@ -103,7 +106,7 @@ def test_no_reader_process_is_left_behind(good_files):
 
 def test_vanished_file(tmp_path):
     result = read_one(str(tmp_path / "gone.mp3"), read_file, 5.0, 256)
-    assert result["error"].startswith("vanished during scan")
+    assert result["error"].startswith("vanished during scan") and result["gone"]
 
 
 def test_empty_file(tmp_path):

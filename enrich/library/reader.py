@@ -55,6 +55,7 @@ class ReadResult:
     mtime_ns: int | None = None
     tags: dict[str, Any] | None = None  # the tracks columns read from the file
     error: str | None = None  # one line; set when tags is None
+    gone: bool = False  # the file was deleted before or while it was read
 
 
 # ---------------------------------------------------------------- in the reader process
@@ -74,7 +75,7 @@ def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: 
         try:
             before = os.stat(path)
         except FileNotFoundError:
-            return {"path": path, "error": "vanished during scan (deleted before it could be read)"}
+            return {"path": path, "error": "vanished during scan (deleted before it could be read)", "gone": True}
         except OSError as exc:
             return {"path": path, "error": f"cannot stat: {exc.strerror or exc}"}
         state = {"path": path, "size": before.st_size, "mtime_ns": before.st_mtime_ns}
@@ -96,7 +97,7 @@ def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: 
         try:
             after = os.stat(path)
         except FileNotFoundError:
-            return {**state, "error": "vanished during scan (deleted while it was read)"}
+            return {**state, "error": "vanished during scan (deleted while it was read)", "gone": True}
         except OSError:
             return outcome
         if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):

@@ -221,7 +221,7 @@ class Storer:
                 continue
             log.info("%s: %s", key, r.error)
             ops = [self.run.failed(key, r.error or "unknown error")]
-            if r.error and r.error.startswith("vanished"):
+            if r.gone:
                 ops.insert(0, tracks.missing_op(key))
             elif r.size is not None:
                 self.unreadable += 1
