@@ -163,3 +163,30 @@ async def test_a_database_under_a_name_that_is_not_utf8_opens_for_reading_too(tm
     async with reading(cfg) as conn:
         async with conn.execute("SELECT work_key FROM runs") as cur:
             assert [r[0] for r in await cur.fetchall()] == ["k"]
+
+
+@pytest.mark.anyio
+async def test_dry_runs_over_a_database_from_before_the_genre_and_feature_tables(tmp_path):
+    """A dry run opens the database read-only, so it cannot add the tables; it reports nothing to show."""
+    from enrich import config as config_mod
+    from enrich.pipeline.analyze import analyze
+    from enrich.pipeline.genres import genres
+    from enrich.store.db import MIGRATIONS_DIR, has_tables, open_db
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript((MIGRATIONS_DIR / "0001_foundation.sql").read_text())
+    conn = await open_db(db, migrate=False)
+    try:
+        assert await has_tables(conn, "tracks", "runs") and not await has_tables(conn, "tracks", "genre_state")
+    finally:
+        await conn.close()
+    config = config_mod.load(overrides={"paths.db": str(db)})
+    music = tmp_path / "music"
+    music.mkdir()
+    report = await genres(config, [music], dry_run=True, scan_first=False, offline=True)
+    assert (report.to_enrich, report.failed) == (0, [])
+    analysed = await analyze(config, [music], dry_run=True, scan_first=False)
+    assert analysed.would_analyse == [] and not analysed.to_analyse
+    with sqlite3.connect(db) as conn:
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'genre_state'").fetchall()

@@ -37,6 +37,7 @@ from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import features as store
 from enrich.store import runs as run_sql
+from enrich.store.db import has_tables
 from enrich.store.session import reading, writing
 from enrich.store.writer import Writer
 
@@ -221,12 +222,9 @@ async def plan_dry_run(config: Config, roots: list[str], retry_failed: bool, wor
     async with reading(config) as conn:
         if conn is None:
             return
-        try:
-            counts = await store.count_to_analyse(conn, roots, VERSION, retry_failed=retry_failed)
-        except Exception as exc:  # noqa: BLE001 - a database from before the features tables
-            if "no such table" not in str(exc):
-                raise
-            return
+        if not await has_tables(conn, "features", "feature_sets", "analysis_failures"):
+            return  # a database from before the features tables: nothing analysed yet
+        counts = await store.count_to_analyse(conn, roots, VERSION, retry_failed=retry_failed)
         fill_counts(report, counts)
         page = await store.tracks_to_analyse(conn, roots, VERSION, limit=DRY_RUN_LIST, retry_failed=retry_failed)
         report.would_analyse = [{"item": t.path, "why": t.why} for t in page]

@@ -42,6 +42,7 @@ from enrich.sources.classifier_lane import ClassifierLane
 from enrich.sources.evidence import Evidence, first_artist
 from enrich.sources.limits import capped_names
 from enrich.store import genres as store
+from enrich.store.db import has_tables
 from enrich.store.session import reading, writing
 
 log = logging.getLogger(__name__)
@@ -277,12 +278,9 @@ async def genres(
             if conn is None:
                 report.elapsed = time.monotonic() - started
                 return report
-            try:
-                todo = await tracks_to_enrich(conn, roots, fingerprint_basis, stale)
-            except Exception as exc:  # noqa: BLE001 - an old database without genre tables
-                if "no such table" not in str(exc):
-                    raise
-                todo = []
+            # A database from before the genre tables: every track is to do, none was done.
+            known = await has_tables(conn, "genre_state", "track_genres", "genre_classifications")
+            todo = await tracks_to_enrich(conn, roots, fingerprint_basis, stale) if known else []
             report.tracks = await store.count_tracks(conn, roots)
             old = await store.stored_genres(conn, [t.id for t in todo]) if todo else {}
             cached = await store.classifications(conn, classification_keys(todo, model))

@@ -79,6 +79,15 @@ async def open_db(path: Path, *, busy_timeout_ms: int = 30000, migrate: bool = T
     return conn
 
 
+async def has_tables(conn: aiosqlite.Connection, *names: str) -> bool:
+    """True when every table named exists (a database opened read-only may predate them)."""
+    marks = ", ".join("?" for _ in names)
+    async with conn.execute(f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({marks})",
+                            names) as cur:
+        row = await cur.fetchone()
+    return row is not None and row[0] == len(set(names))
+
+
 async def apply_migrations(conn: aiosqlite.Connection) -> list[str]:
     """Apply the migrations not yet in ``schema_migrations``; return their names."""
     await conn.execute(
