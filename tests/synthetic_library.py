@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from enrich.store.db import open_db  # noqa: E402
-from enrich.store.library_view import camelot_index  # noqa: E402
+from enrich.store.db import open_db
+from enrich.store.library_view import camelot_index
 
 # (genre, parent in the tree, tempo, key pitch class, mode, energy)
 CLUSTERS = [

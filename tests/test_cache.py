@@ -42,9 +42,8 @@ def entries(folder):
 
 @pytest.mark.anyio
 async def test_entries_are_whole_private_files_without_secrets(tmp_path):
-    async with FakeServices() as fakes:
-        async with open_client(fakes.load_config(tmp_path)) as client:
-            await warm(client, fakes)
+    async with FakeServices() as fakes, open_client(fakes.load_config(tmp_path)) as client:
+        await warm(client, fakes)
     files = entries(tmp_path)
     assert len(files) == 3
     assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700

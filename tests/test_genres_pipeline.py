@@ -254,13 +254,12 @@ async def test_a_cached_classifier_answer_goes_to_the_tracks_it_was_about_whatev
             async def on_answer(ref, answer, error):
                 got[ref] = answer
 
-            async with open_client(config) as client:
-                async with asyncio.TaskGroup() as tg:
-                    lane = ClassifierLane(client, cfg, load_vocabulary().genres, tg.create_task, on_answer,
-                                          use_batches=False)
-                    for item in order:
-                        lane.submit(item)
-                    await lane.close()
+            async with open_client(config) as client, asyncio.TaskGroup() as tg:
+                lane = ClassifierLane(client, cfg, load_vocabulary().genres, tg.create_task, on_answer,
+                                      use_batches=False)
+                for item in order:
+                    lane.submit(item)
+                await lane.close()
             assert got == {1: [("jazz", 0.9)], 2: [("rock", 0.9)]}
         assert fakes.requests("claude") == 1
 

@@ -4,8 +4,8 @@ the breaker, keys, redirects and every kind of bad reply."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import logging
+import socket
 import time
 
 import pytest
@@ -155,12 +155,11 @@ async def test_not_found_is_not_retried_and_is_cached_negatively(tmp_path):
 
 
 async def test_unknown_track_stub_is_an_empty_tag_list(tmp_path):
-    async with FakeServices() as fakes:
-        async with open_client(fakes.load_config(tmp_path)) as client:
-            got = await lastfm.track_top_tags(client, "AC/DC", "No Such Song")
-            album = await lastfm.album_top_tags(client, "AC/DC", "Back in Black")  # tags: ""
-            single = await lastfm.artist_top_tags(client, "The Knife")  # one tag, as an object
-            corrected = await lastfm.artist_top_tags(client, "acdc")  # autocorrect, string counts
+    async with FakeServices() as fakes, open_client(fakes.load_config(tmp_path)) as client:
+        got = await lastfm.track_top_tags(client, "AC/DC", "No Such Song")
+        album = await lastfm.album_top_tags(client, "AC/DC", "Back in Black")  # tags: ""
+        single = await lastfm.artist_top_tags(client, "The Knife")  # one tag, as an object
+        corrected = await lastfm.artist_top_tags(client, "acdc")  # autocorrect, string counts
     assert got.tags == [] and got.artist == "AC/DC" and album.tags == []
     assert single.tags == [("electronic", 100.0)]
     assert corrected.artist == "AC/DC" and corrected.tags[0] == ("hard rock", 100.0)

@@ -109,9 +109,8 @@ def test_lock_refuses_a_second_writer_and_names_the_holder(tmp_path):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(LockedError) as err:
-            with database_lock(db, "genres"):
-                pass
+        with pytest.raises(LockedError) as err, database_lock(db, "genres"):
+            pass
         assert "'enrich genres'" in str(err.value) and f"pid {holder.pid}" in str(err.value)
     finally:
         release.set()

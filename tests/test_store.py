@@ -130,7 +130,7 @@ async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_n
     try:
         # Blocked on the full queue while the commit fails.
         outcome = await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 5)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         outcome = ["hung"]
     finally:
         with pytest.raises(StoreError):
@@ -160,9 +160,8 @@ async def test_a_database_under_a_name_that_is_not_utf8_opens_for_reading_too(tm
     cfg = config_mod.load(env={}, overrides={"paths.db": os.path.join(folder, "lib.db")})
     async with writing(cfg, "scan") as (_, writer):
         await writer.execute(INSERT, ("scan", "k", 1.0))
-    async with reading(cfg) as conn:
-        async with conn.execute("SELECT work_key FROM runs") as cur:
-            assert [r[0] for r in await cur.fetchall()] == ["k"]
+    async with reading(cfg) as conn, conn.execute("SELECT work_key FROM runs") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["k"]
 
 
 @pytest.mark.anyio

@@ -14,8 +14,7 @@ import numpy as np
 from enrich.analysis.decode import Audio
 from enrich.analysis.key import PITCH_CLASSES, tonality
 from enrich.analysis.loudness import integrated_loudness
-from enrich.analysis.spectral import (N_MFCC, centroid, flatness, mean_std, mfcc, rms_db, rolloff,
-                                      zero_crossing_rates)
+from enrich.analysis.spectral import N_MFCC, centroid, flatness, mean_std, mfcc, rms_db, rolloff, zero_crossing_rates
 from enrich.analysis.spectrum import HOP, N_FFT, Spectrum
 from enrich.analysis.tempo import estimate_tempo
 from enrich.errors import AnalysisError

@@ -21,8 +21,8 @@ import asyncio
 import logging
 import multiprocessing
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable
 
 from enrich.errors import EnrichError
 
@@ -107,7 +107,7 @@ class WorkerProcess:
             loop.add_reader(fd, wake)
         try:
             await asyncio.wait_for(woken, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return _TIMEOUT
         finally:
             for fd in fds:
@@ -150,7 +150,7 @@ class WorkerProcess:
             loop.add_reader(self.process.sentinel, lambda: gone.done() or gone.set_result(None))
             try:
                 await asyncio.wait_for(gone, STOP_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 loop.remove_reader(self.process.sentinel)

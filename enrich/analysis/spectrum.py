@@ -88,7 +88,7 @@ class Spectrum:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, segments: list[np.ndarray], sr: int) -> "Spectrum":
+    def of(cls, segments: list[np.ndarray], sr: int) -> Spectrum:
         powers = [stft_power(np.asarray(s, dtype=np.float32)) for s in segments]
         bounds = [0]
         for p in powers:

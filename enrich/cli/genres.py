@@ -9,7 +9,6 @@ from enrich.cli.options import common_options, exit_for, long_options
 from enrich.genres.explain import explain_lines
 from enrich.pipeline import genres as pipeline
 
-
 SHOWN = 20  # changes listed after a real run (a dry run lists them all)
 
 

@@ -11,8 +11,8 @@ settings say "score". Every kept genre carries the votes behind it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from enrich.genres.vocabulary import Vocabulary
 from enrich.genres.votes import LEVELS, Vote

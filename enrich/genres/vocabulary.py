@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from enrich.config import config_dir
 from enrich.errors import ConfigError

@@ -7,8 +7,8 @@ deleted); tracks under a folder that could not be listed are left alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from enrich.library.walk import Found, Walked, display, is_under
 from enrich.store.tracks import BadFile, FileState

@@ -32,9 +32,10 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from enrich.errors import FileError
 
@@ -191,7 +192,7 @@ class Reader:
         )
         try:
             await self.receive(STARTUP)  # an empty list once imported and capped
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionResetError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionResetError):
             code = await self.kill(patience=2.0)
             raise ReaderFailed(f"tag reader process could not start ({exit_text(code)})") from None
 
@@ -234,7 +235,7 @@ class Reader:
         try:
             await asyncio.wait_for(proc.wait(), 5)
             self.proc = None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.kill()
 
     async def read_chunk(self, paths: Sequence[str]) -> list[ReadResult]:
@@ -274,7 +275,7 @@ class Reader:
         while len(got) < len(batch):
             try:
                 got += [ReadResult(**r) for r in await self.receive(deadline)]
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self.kill()
                 return got, f"tag reader stuck for over {deadline:g}s; stopped it (scan.read_timeout)"
             except (asyncio.IncompleteReadError, ConnectionResetError):

@@ -13,7 +13,8 @@ import json
 import math
 import os
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import mutagen
 from mutagen.apev2 import APEv2

@@ -15,18 +15,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import mutagen
+from mutagen.aiff import AIFF
 from mutagen.apev2 import APEv2File
 from mutagen.asf import ASF
+from mutagen.dsf import DSF
+from mutagen.flac import FLAC
 from mutagen.id3 import ID3, TBPM, TCON, TKEY, ID3FileType
 from mutagen.mp4 import MP4, MP4FreeForm
 from mutagen.ogg import OggFileType
-from mutagen.aiff import AIFF
-from mutagen.dsf import DSF
-from mutagen.flac import FLAC
 from mutagen.wave import WAVE
 
 from enrich.errors import FileError

@@ -21,9 +21,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Callable, Sequence
 
 from enrich.analysis.features import NAMES, VERSION
 from enrich.analysis.key import PITCH_CLASSES
@@ -153,7 +153,7 @@ def fill_counts(report: AnalyzeReport, counts: dict) -> None:
     report.to_analyse = counts
 
 
-async def jobs(conn, roots, run: Run, report: AnalyzeReport, sink: "Sink", retry_failed: bool) -> AsyncIterator[Job]:
+async def jobs(conn, roots, run: Run, report: AnalyzeReport, sink: Sink, retry_failed: bool) -> AsyncIterator[Job]:
     """The tracks to analyse, a page at a time, minus those the resumed run finished."""
     after = 0
     while True:

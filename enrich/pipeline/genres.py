@@ -21,9 +21,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from enrich.config import Config, config_dir
 from enrich.errors import FileError, UsageError
@@ -130,7 +130,7 @@ class Enricher:
             async def one(track):
                 try:
                     await self.track(track)
-                except Exception as exc:  # noqa: BLE001 - one odd track must not stop the run
+                except Exception as exc:  # one odd track must not stop the run
                     log.exception("genres: unexpected error on %s", track.path)
                     await self.sink.failed(track, f"unexpected error: {exc!r}"[:300])
                 finally:

@@ -16,15 +16,15 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.library import changes
-from enrich.library.reader import DEFAULT_READ, ReaderPool, ReadResult
 from enrich.library.names import fill_from_name
+from enrich.library.reader import DEFAULT_READ, ReaderPool, ReadResult
 from enrich.library.walk import Walked, display, is_under, raw_name, resolve_roots, walk
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running

@@ -12,9 +12,9 @@ import difflib
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -26,9 +26,17 @@ from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
+from enrich.playlists.similarity import (
+    Scores,
+    SoundSpace,
+    Target,
+    genre_relation,
+    genre_target,
+    score,
+    sound_space,
+    track_target,
+)
 from enrich.playlists.titles import artist_key, song_key
-from enrich.playlists.similarity import (Scores, SoundSpace, Target, genre_relation, genre_target, score,
-                                        sound_space, track_target)
 from enrich.store.library_view import LibraryView, load_library
 
 PATH_STEPS = 5  # points between the two seeds of an A -> B playlist that tracks are scored against

@@ -6,7 +6,7 @@ Without it (a partial install) genres are still compared, as a flat list.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from enrich.playlists.titles import fold
 

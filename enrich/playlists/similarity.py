@@ -15,8 +15,8 @@ its *lowest* similarity to any of them, so the playlist sits between the seeds.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

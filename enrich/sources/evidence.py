@@ -12,8 +12,8 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 from enrich.errors import NotFound, SourceError
 from enrich.genres.votes import Vote, from_tags
@@ -92,7 +92,7 @@ class SearchBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-        except Exception as exc:  # noqa: BLE001 - it fails the tracks that wait on it, not the run
+        except Exception as exc:  # it fails the tracks that wait on it, not the run
             log.exception("genres: unexpected error in an artist search")
             for _, future in batch:
                 if not future.done():
@@ -134,7 +134,7 @@ class Evidence:
             return await make()
         except SourceError as exc:
             return exc
-        except Exception as exc:  # noqa: BLE001 - one odd answer fails the tracks that share it, not the run
+        except Exception as exc:  # one odd answer fails the tracks that share it, not the run
             log.exception("genres: unexpected error in a shared answer")
             return SourceError("genres", f"unexpected error: {exc!r}"[:300])
 

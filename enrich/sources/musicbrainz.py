@@ -12,7 +12,8 @@ instead of a ``name``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from enrich.errors import BadReply, SourceError
 from enrich.net.policy import http_verdict

@@ -10,9 +10,9 @@ directly: no lock, no migrations, nothing created.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import urllib.parse
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiosqlite
 

@@ -6,7 +6,8 @@ queries. Paths are the readable form (see ``enrich.library.walk.display``).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import aiosqlite
 

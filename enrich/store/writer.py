@@ -16,8 +16,9 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import aiosqlite
 
@@ -72,7 +73,7 @@ class Writer:
         self.task: asyncio.Task | None = None
         self.error: BaseException | None = None
 
-    async def __aenter__(self) -> "Writer":
+    async def __aenter__(self) -> Writer:
         self.task = asyncio.create_task(self.run(), name="enrich-writer")
         return self
 
@@ -173,7 +174,7 @@ class Writer:
                             break
                         try:
                             item = await asyncio.wait_for(self.queue.get(), remaining)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             break
                 if batch:
                     await self.commit(batch, rows)

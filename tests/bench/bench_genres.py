@@ -40,8 +40,8 @@ from enrich import config as config_mod  # noqa: E402
 from enrich.genres.settings import genres_config  # noqa: E402
 from enrich.pipeline.genres import basis  # noqa: E402
 from enrich.store import tracks  # noqa: E402
-from enrich.store.genres import FINGERPRINT  # noqa: E402
 from enrich.store.db import open_db  # noqa: E402
+from enrich.store.genres import FINGERPRINT  # noqa: E402
 from enrich.store.writer import Writer  # noqa: E402
 from tests.fakes import ThreadedFakes, World  # noqa: E402
 
@@ -175,7 +175,7 @@ def main() -> None:
     if results:
         med = lambda key: statistics.median(r[key] for r in results)  # noqa: E731
         last = results[-1]
-        print("\n== 2,000 tracks, 500 artists, rates x{:g} ==".format(opts.factor))
+        print(f"\n== 2,000 tracks, 500 artists, rates x{opts.factor:g} ==")
         print(f"wall / bottleneck ideal (median of {opts.repeats}): {med('ratio'):.3f}   (goal <= 1.1)")
         print(f"rate-limit violations (max over runs): {max(sum(r['violations'].values()) for r in results)}   (goal 0)")
         print(f"MusicBrainz requests per artist: {last['mb_per_artist']:.3f}   (goal <= 1.0)")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from enrich.errors import SourceError  # noqa: E402
-from enrich.net import open_client  # noqa: E402
-from enrich.sources import claude, lastfm, musicbrainz  # noqa: E402
-from tests.fakes import FakeServices, Faults, World  # noqa: E402
+from enrich.errors import SourceError
+from enrich.net import open_client
+from enrich.sources import claude, lastfm, musicbrainz
+from tests.fakes import FakeServices, Faults, World
 
 
 def classify_body(i: int) -> dict:

@@ -18,5 +18,20 @@ from tests.fakes.control import FAULT_KINDS, Bucket, Counters, Faults, Service
 from tests.fakes.server import ANTHROPIC_KEY, FAST_HTTP, LASTFM_KEY, SUSPENDED_LASTFM_KEY, FakeServices, ThreadedFakes
 from tests.fakes.world import Album, Artist, Track, World
 
-__all__ = ["ANTHROPIC_KEY", "Album", "Artist", "Bucket", "Counters", "FAST_HTTP", "FAULT_KINDS", "FakeServices", "Faults",
-           "LASTFM_KEY", "SUSPENDED_LASTFM_KEY", "Service", "ThreadedFakes", "Track", "World"]
+__all__ = [
+           "ANTHROPIC_KEY",
+           "FAST_HTTP",
+           "FAULT_KINDS",
+           "LASTFM_KEY",
+           "SUSPENDED_LASTFM_KEY",
+           "Album",
+           "Artist",
+           "Bucket",
+           "Counters",
+           "FakeServices",
+           "Faults",
+           "Service",
+           "ThreadedFakes",
+           "Track",
+           "World",
+]

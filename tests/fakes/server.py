@@ -6,8 +6,8 @@ import asyncio
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from aiohttp import web
 
@@ -54,7 +54,7 @@ class FakeServices:
         self.runners: list[web.AppRunner] = []
         self.urls: dict[str, str] = {}
 
-    async def __aenter__(self) -> "FakeServices":
+    async def __aenter__(self) -> FakeServices:
         for name, app in self.apps.items():
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
             await runner.setup()

@@ -111,7 +111,7 @@ class World:
         return a.genre if a else ""
 
     @classmethod
-    def sample(cls) -> "World":
+    def sample(cls) -> World:
         """A few artists that between them show every quirk the fakes know."""
         artists = [
             Artist("Portishead", tags=[("trip-hop", 100), ("electronic", 62), ("seen live", 20), ("female vocalists", 18)],
@@ -140,7 +140,7 @@ class World:
 
     @classmethod
     def synthetic(cls, n_artists: int, tracks_per_artist: int = 1, seed: int = 7,
-                  genres: tuple[str, ...] = ("rock", "jazz", "techno", "folk", "hip hop", "ambient", "soul")) -> "World":
+                  genres: tuple[str, ...] = ("rock", "jazz", "techno", "folk", "hip hop", "ambient", "soul")) -> World:
         """Many artists with plausible tags, for benchmarks."""
         rng = random.Random(seed)
         artists, tracks = [], []
