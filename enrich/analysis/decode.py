@@ -95,7 +95,8 @@ def decode(path: str, *, sr: int, excerpt: bool, windows: int, seconds: float, m
             raise
         except Exception as av_exc:  # PyAV raises many FFmpeg error types
             second = getattr(av_exc, "strerror", None) or str(av_exc)
-            raise AnalysisError(path, f"not decodable audio (libsndfile: {_short(first)}; ffmpeg: {_short(second)})") from av_exc
+            reason = f"not decodable audio (libsndfile: {_short(first)}; ffmpeg: {_short(second)})"
+            raise AnalysisError(path, reason) from av_exc
     except OSError as exc:
         raise AnalysisError(path, f"cannot read the file: {exc.strerror or exc}") from exc
     if audio.seconds < MIN_SECONDS:
@@ -115,7 +116,8 @@ class _Collector:
     """Resamples blocks of (samples, channels) as they arrive into one (channels, samples) array."""
 
     def __init__(self, native_sr: int, sr: int, channels: int, limit: int):
-        self.stream = None if native_sr == sr else soxr.ResampleStream(native_sr, sr, channels, dtype="float32", quality="MQ")
+        self.stream = (None if native_sr == sr
+                       else soxr.ResampleStream(native_sr, sr, channels, dtype="float32", quality="MQ"))
         self.parts: list[np.ndarray] = []
         self.count = 0
         self.limit = limit
@@ -152,7 +154,7 @@ def _decode_soundfile(path: str, sr: int, plan: dict) -> Audio:
         segments = []
         block = max(1024, int(BLOCK_SECONDS * native_sr))
         for w in plan_windows(duration, **plan):
-            want = int(round(w.length * sr))
+            want = round(w.length * sr)
             collector = _Collector(native_sr, sr, channels, want)
             try:
                 if w.start > 0:
@@ -185,10 +187,7 @@ def _frame_array(frame) -> np.ndarray:
     """A decoded PyAV frame as float32 (samples, channels)."""
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
-    if not frame.format.is_planar:
-        data = data.reshape(-1, channels)
-    else:
-        data = data.T
+    data = data.reshape(-1, channels) if not frame.format.is_planar else data.T
     kind = data.dtype
     if kind == np.int16:
         return data.astype(np.float32) / 32768.0
@@ -222,7 +221,7 @@ def _decode_pyav(path: str, sr: int, plan: dict) -> Audio:
         for w in windows:
             if w.start > 0:
                 container.seek(int(w.start * 1_000_000), any_frame=False, backward=True)
-            collector = _Collector(native_sr, sr, channels, int(round(w.length * sr)))
+            collector = _Collector(native_sr, sr, channels, round(w.length * sr))
             try:
                 for frame in container.decode(stream):
                     block = _frame_array(frame)

@@ -110,7 +110,8 @@ def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features
         rolloff=mean_std(rolloff(spectrum)),
         flatness=mean_std(flatness(spectrum)),
         zcr=mean_std(zero_crossing_rates(mono, N_FFT, HOP)),
-        mfcc_mean=tuple(float(v) for v in coefficients.mean(axis=1)) if coefficients.size else (0.0,) * len(coefficients),
+        mfcc_mean=(tuple(float(v) for v in coefficients.mean(axis=1)) if coefficients.size
+                   else (0.0,) * len(coefficients)),
         mfcc_std=tuple(float(v) for v in coefficients.std(axis=1)) if coefficients.size else (0.0,) * len(coefficients),
         chroma=tuple(float(v) for v in chroma),
         seconds=round(audio.seconds, 2),

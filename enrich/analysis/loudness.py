@@ -48,7 +48,7 @@ def channel_gains(channels: int) -> np.ndarray:
 
 def block_powers(segment: np.ndarray, sr: int) -> np.ndarray:
     """Weighted mean-square power of every gating block of one (channels, samples) segment."""
-    block, step = int(round(BLOCK * sr)), int(round(STEP * sr))
+    block, step = round(BLOCK * sr), round(STEP * sr)
     if segment.shape[1] < block:
         return np.zeros(0)
     # float32 filtering is twice as fast and far inside the 0.1 LU the standard asks for;
@@ -56,7 +56,7 @@ def block_powers(segment: np.ndarray, sr: int) -> np.ndarray:
     # One channel at a time, so eight channels cost no more memory than one.
     sos = k_weighting(sr).astype(np.float32)
     weighted = np.zeros(segment.shape[1], dtype=np.float32)
-    for channel, gain in zip(segment, channel_gains(segment.shape[0])):
+    for channel, gain in zip(segment, channel_gains(segment.shape[0]), strict=False):
         if gain:
             filtered = signal.sosfilt(sos, channel.astype(np.float32, copy=False))
             filtered *= filtered

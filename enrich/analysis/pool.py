@@ -248,7 +248,8 @@ class AnalysisPool:
         if reply is _TIMEOUT:
             self.stats.timed_out += 1
             log.warning("%s: analysis took longer than %.0f s; its process is replaced", job.path, self.timeout)
-            return Outcome(job, None, f"analysis took longer than {self.timeout:g} s (analysis.timeout); stopped"), False
+            why = f"analysis took longer than {self.timeout:g} s (analysis.timeout); stopped"
+            return Outcome(job, None, why), False
         if reply is _DIED:
             self.stats.crashed += 1
             reason = worker.death_reason()

@@ -150,7 +150,7 @@ class Spectrum:
             out = []
             peak = float(self.mel.max()) or 1.0
             compressed = np.log1p(ONSET_COMPRESSION / peak * self.mel)
-            for a, b in zip(self.bounds, self.bounds[1:]):
+            for a, b in zip(self.bounds, self.bounds[1:], strict=False):
                 part = compressed[:, a:b]
                 if part.shape[1] < 2:
                     out.append(np.zeros(part.shape[1], dtype=np.float32))

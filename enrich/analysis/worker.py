@@ -76,7 +76,7 @@ def answer(job: Job, settings: AnalysisConfig) -> Reply:
         error = exc.reason
     except MemoryError:
         error = "ran out of memory while analysing"
-    except Exception as exc:  # a bug or a library failure: still one file's problem
+    except Exception as exc:  # noqa: BLE001 - a bug or a library failure: still one file's problem
         error = f"analysis failed: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
     return Reply(job.track_id, features, error, time.process_time() - started, peak_rss_mb())
 

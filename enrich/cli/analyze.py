@@ -28,7 +28,8 @@ def render(data: dict) -> str:
         lines += [f"dry run over {roots}: nothing was written",
                   f"  {data['tracks']} tracks; {todo} to analyse ({reasons(data['to_analyse'])})"]
         if data["remembered_failures"]:
-            lines.append(f"  {data['remembered_failures']} failed before and are unchanged (--retry-failed retries them)")
+            lines.append(f"  {data['remembered_failures']} failed before and are unchanged"
+                         " (--retry-failed retries them)")
         if todo:
             lines.append(f"  estimated time: about {clock_text(data['estimate_seconds'] or 0)} "
                          f"with {data['workers']} worker(s)")
@@ -45,7 +46,8 @@ def render(data: dict) -> str:
     if pool.get("crashed") or pool.get("timed_out"):
         lines.append(f"  {pool['crashed']} worker crash(es), {pool['timed_out']} timeout(s); each cost only its file")
     if data["remembered_failures"]:
-        lines.append(f"  {data['remembered_failures']} skipped: failed before and unchanged (--retry-failed retries them)")
+        lines.append(f"  {data['remembered_failures']} skipped: failed before and unchanged"
+                     " (--retry-failed retries them)")
     if data["tags_written"]:
         lines.append(f"  BPM and key written into {data['tags_written']} files")
     more = f"`enrich runs show {data['run_id']}` lists all" if data["run_id"] else "--json lists all"

@@ -24,7 +24,8 @@ def render(report: dict) -> str:
     else:
         shown = [c for c in report["changes"] if c["old"] != c["new"]]
         for change in shown[:SHOWN]:
-            lines.append(f"  {change['track']}: {', '.join(change['old']) or '(none)'} -> {', '.join(change['new']) or '(none)'}")
+            old, new = ", ".join(change["old"]) or "(none)", ", ".join(change["new"]) or "(none)"
+            lines.append(f"  {change['track']}: {old} -> {new}")
         if report["changed"] > SHOWN:
             lines.append(f"  ... and {report['changed'] - SHOWN} more changes")
     scan = report.get("scan")
@@ -33,7 +34,8 @@ def render(report: dict) -> str:
                      f"{scan['missing']} missing, {scan['unreadable']} unreadable")
     verb = "would get genres" if report["dry_run"] else "enriched"
     lines.append(f"genres: {report['tracks']} tracks; {report['enriched']} {verb}, {report['empty']} without a genre, "
-                 f"{report['changed']} changed, {report['unchanged']} unchanged (fresh), {report['failed_count']} failed"
+                 f"{report['changed']} changed, {report['unchanged']} unchanged (fresh), "
+                 f"{report['failed_count']} failed"
                  + (f"; {report['tags_written']} files tagged" if report["tags_written"] else ""))
     for name, s in sorted(report["sources"].items()):
         if s["requests"] or s["cache_hits"] or s.get("breaker"):
@@ -46,9 +48,11 @@ def render(report: dict) -> str:
             lines.append(line)
     claude = report["claude"]
     if claude.get("tracks"):
+        cached = " (answers from the cache cost nothing)" if claude.get("cached") else ""
+        batch = f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""
         lines.append(f"  claude       {claude['tracks']} tracks in {claude['requests']} requests; "
                      f"{claude['input_tokens']} input + {claude['output_tokens']} output tokens; "
-                     f"about ${claude['cost_usd']:.4f}" + (" (answers from the cache cost nothing)" if claude.get("cached") else "") + (f" (batch {claude['batch_id']})" if claude.get("batch_id") else ""))
+                     f"about ${claude['cost_usd']:.4f}{cached}{batch}")
     if report["claude_not_asked"]:
         lines.append(f"note: dry run: {report['claude_not_asked']} tracks would be sent to Claude; not asked "
                      "(a dry run spends nothing), so their genres above come from the other sources")

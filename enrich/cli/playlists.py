@@ -12,7 +12,7 @@ from enrich.playlists.ordering import DIRECTIONS
 def clock(minutes_or_seconds: float | None) -> str:
     if minutes_or_seconds is None:
         return "  ?  "
-    s = int(round(minutes_or_seconds))
+    s = round(minutes_or_seconds)
     return f"{s // 60}:{s % 60:02d}"
 
 

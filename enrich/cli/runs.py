@@ -37,7 +37,8 @@ def render_run(run: dict) -> str:
     for key, value in sorted(run["counts"].items()):
         lines.append(f"  {key:<9} {value}")
     items = run["items"]
-    lines.append("  items     " + ", ".join(f"{v} {k}" for k, v in sorted(items.items())) if items else "  items     none")
+    counted = ", ".join(f"{v} {k}" for k, v in sorted(items.items()))
+    lines.append("  items     " + counted if items else "  items     none")
     if run["failed"]:
         lines.append(f"failed items ({len(run['failed'])}):")
         lines += [f"  {f['item']}: {f['error']}" for f in run["failed"]]

@@ -55,7 +55,7 @@ def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary, settings: Set
     strongest: dict[str, float] = defaultdict(float)
     best: dict[tuple[str, str], float] = {}
     evidence: dict[str, list[dict]] = defaultdict(list)
-    for vote, genre in votes:
+    for vote, _genre in votes:
         strongest[vote.source] = max(strongest[vote.source], vote.weight)
     for vote, genre in votes:
         if strongest[vote.source] <= 0:
@@ -75,7 +75,7 @@ def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary, settings: Set
         # Deepest first, so a grandchild's support passes through its parent.
         for genre in sorted(direct, key=vocab.depth, reverse=True):
             lent = scores[genre] * settings.parent_share
-            for depth, parent in enumerate(vocab.ancestors(genre)):
+            for _depth, parent in enumerate(vocab.ancestors(genre)):
                 if lent <= scores.get(parent, 0.0):
                     break
                 scores[parent] = lent

@@ -72,7 +72,7 @@ def on_alarm(signum, frame):
 
 def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: int) -> dict:
     """Stat, read (once more if the file changed meanwhile), and describe the outcome as a dict."""
-    for attempt in range(2):
+    for _attempt in range(2):
         try:
             before = os.stat(path)
         except FileNotFoundError:
@@ -91,7 +91,7 @@ def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: 
             return {**state, "error": f"tag reading needed more than {memory_mb} MB (scan.read_memory_mb); abandoned"}
         except FileError as exc:
             outcome = {**state, "error": exc.reason}
-        except Exception as exc:  # a reader must survive any one file
+        except Exception as exc:  # noqa: BLE001 - a reader must survive any one file
             outcome = {**state, "error": f"tag reader failed: {type(exc).__name__}: {exc}"[:300]}
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -228,13 +228,13 @@ def walk(
         result.files = [Found(path, st.st_size, st.st_mtime_ns) for path, st, _ in candidates]
     else:
         chosen: dict[tuple[int, int], int] = {}
-        for i, (path, st, linked) in enumerate(candidates):
+        for i, (_path, st, linked) in enumerate(candidates):
             key = (st.st_dev, st.st_ino)
             j = chosen.get(key)
             if j is None or (candidates[j][2] and not linked):
                 chosen[key] = i
         keep = set(chosen.values())
-        for i, (path, st, linked) in enumerate(candidates):
+        for i, (path, st, _linked) in enumerate(candidates):
             if i in keep:
                 result.files.append(Found(path, st.st_size, st.st_mtime_ns))
             else:

@@ -10,6 +10,7 @@ itself off for the run and says so once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -112,10 +113,8 @@ class DiskCache:
                 await fh.write(encode(entry))
             await aiofiles.os.replace(tmp, final)
         except OSError as exc:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             self._give_up(exc)
 
     def _give_up(self, exc: OSError) -> None:

@@ -45,7 +45,8 @@ class Reply:
             try:
                 self._parsed = json.loads(self.body)
             except (ValueError, UnicodeDecodeError):
-                raise BadReply(self.source, f"reply is not JSON (HTTP {self.status}: {snippet(self.body)})", what=what) from None
+                raise BadReply(self.source, f"reply is not JSON (HTTP {self.status}: {snippet(self.body)})",
+                               what=what) from None
         return self._parsed
 
     def json_or_none(self) -> Any:

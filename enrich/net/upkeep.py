@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -45,14 +46,13 @@ def stats(config: Config) -> dict:
             row["entries"] += 1
             row["bytes"] += st.st_size
     last = {}
-    try:
+    with contextlib.suppress(OSError, ValueError):
         last = json.loads((root / LAST_RUN).read_text())
-    except (OSError, ValueError):
-        pass
     for source, counts in (last.get("sources") or {}).items():
         if source in per and isinstance(counts, dict):
             looked = counts.get("hits", 0) + counts.get("misses", 0)
-            per[source]["last_run"] = {**counts, "hit_rate": round(counts.get("hits", 0) / looked, 3) if looked else None}
+            hit_rate = round(counts.get("hits", 0) / looked, 3) if looked else None
+            per[source]["last_run"] = {**counts, "hit_rate": hit_rate}
     return {"cache_dir": str(root), "sources": per, "last_run_at": last.get("finished_at"),
             "entries": sum(r["entries"] for r in per.values()), "bytes": sum(r["bytes"] for r in per.values())}
 
@@ -77,7 +77,8 @@ def prune(config: Config, max_mb: float | None = None, now: float | None = None,
         cfg = config.sources.get(source)
         if entry is None:
             removed["unreadable"] += unlink(path)
-        elif cfg is not None and not is_fresh(entry.fetched_at, entry.negative, now, cfg.ttl_days, cfg.negative_ttl_days):
+        elif cfg is not None and not is_fresh(entry.fetched_at, entry.negative, now, cfg.ttl_days,
+                                              cfg.negative_ttl_days):
             removed["expired"] += unlink(path)
         else:
             kept.append((entry.fetched_at, st.st_size, path))

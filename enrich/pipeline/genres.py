@@ -16,6 +16,7 @@ old -> new genres of each track it would touch; it writes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -89,10 +90,8 @@ def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
     digest = hashlib.sha256()
     folder = vocab_dir or config_dir() / "genres"
     for name in ("tree.txt", "aliases.toml", "ignore.toml"):
-        try:
+        with contextlib.suppress(OSError):
             digest.update((folder / name).read_bytes())
-        except OSError:
-            pass
     c = cfg.classifier
     digest.update(json.dumps([cfg.top_n, cfg.threshold, cfg.order, cfg.parent_share, dict(cfg.weights),
                               cfg.lastfm_album_tags, list(cfg.musicbrainz_lookups), c.mode, list(c.when),
@@ -123,7 +122,8 @@ class Enricher:
             lane = None
             if self.policy.mode != "never" and self.client.is_available("claude"):
                 lane = ClassifierLane(self.client, self.cfg.classifier, self.vocab.genres, tg.create_task,
-                                      self.answered, use_batches=self.cfg.classifier.api == "batch" and not self.dry_run,
+                                      self.answered,
+                                      use_batches=self.cfg.classifier.api == "batch" and not self.dry_run,
                                       saved_batch=self.saved_batch, save_batch=self.save_batch, sleep=self.sleep)
             self.lane = lane
 
@@ -195,7 +195,8 @@ class StoreSink:
     """Results into the database, each with its checkpoint in one group."""
 
     def __init__(self, writer, run: Run, report: GenresReport, old: dict, progress: Progress, clock):
-        self.writer, self.run, self.report, self.old, self.progress, self.clock = writer, run, report, old, progress, clock
+        self.writer, self.run, self.report, self.old = writer, run, report, old
+        self.progress, self.clock = progress, clock
 
     async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
         now = self.clock()
@@ -283,7 +284,7 @@ async def genres(
             todo = await tracks_to_enrich(conn, roots, fingerprint_basis, stale) if known else []
             report.tracks = await store.count_tracks(conn, roots)
             old = await store.stored_genres(conn, [t.id for t in todo]) if todo else {}
-            cached = await store.classifications(conn, classification_keys(todo, model))
+            cached = await store.classifications(conn, classification_keys(todo, model)) if known else {}
         report.to_enrich, report.unchanged = len(todo), report.tracks - len(todo)
         if todo:
             await enrich(config, todo, vocab, cfg, report, progress, DrySink(report, old, progress), clock,

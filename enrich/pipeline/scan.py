@@ -62,7 +62,8 @@ class ScanReport:
 
     def summary(self) -> dict:
         """The counts a command that scans first (genres, analyze) reports."""
-        counts = {k: getattr(self, k) for k in ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")}
+        names = ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")
+        counts = {k: getattr(self, k) for k in names}
         return {**counts, "failed": len(self.failed)}
 
 
@@ -132,7 +133,8 @@ async def scan(
                 + [tracks.forget_unreadable_op(p) for p in todo.forget_unreadable]
             )
             pool = ReaderPool(
-                min(config.workers(workers, config.scan.workers), max(1, len(todo.to_read) // config.scan.chunk_size + 1)),
+                min(config.workers(workers, config.scan.workers),
+                    max(1, len(todo.to_read) // config.scan.chunk_size + 1)),
                 timeout=config.scan.read_timeout,
                 memory_mb=config.scan.read_memory_mb,
                 chunk_size=config.scan.chunk_size,

@@ -110,7 +110,7 @@ def describe_cluster(view: LibraryView, members: np.ndarray, parents: dict[str, 
     name = f"{mood} {genre}".strip() if genre else (f"{mood} mix".strip() if mood else "Mix")
     name = name[0].upper() + name[1:]
     if len(tempo):
-        name += f", {int(round(float(np.median(tempo))))} BPM"
+        name += f", {round(float(np.median(tempo)))} BPM"
     return name
 
 

@@ -274,7 +274,7 @@ def plan_auto(prep: Prepared, request: Request, cfg: PlaylistsConfig, rules: Rul
         for p in playlists:
             p.notes.append(note)
     names = auto.distinct_names([p.name for p in playlists])
-    for p, n in zip(playlists, names):
+    for p, n in zip(playlists, names, strict=False):
         p.name = n
     return playlists
 

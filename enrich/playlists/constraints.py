@@ -120,7 +120,7 @@ def select(
     rejected: set[int] = set()  # rows that can never join (missing on disk, duplicate song)
 
     notes: list[str] = []
-    steps = [(rules, "")] + relaxations(rules)
+    steps = [(rules, ""), *relaxations(rules)]
     in_force = rules
     for step_rules, relaxed in steps:
         if full():
@@ -144,9 +144,8 @@ def select(
                 excluded["another version of a chosen song"] += 1
                 continue
             artist = artist_key(view.artists[i], view.paths[i])
-            if step_rules.max_per_artist or step_rules.artist_window > 1:
-                if per_artist[artist] >= cap:
-                    continue
+            if (step_rules.max_per_artist or step_rules.artist_window > 1) and per_artist[artist] >= cap:
+                continue
             if not exists(view.fs_path(i)):
                 rejected.add(i)
                 excluded["missing file (disk)"] += 1
@@ -167,4 +166,4 @@ def select(
 def estimate_length(view: LibraryView, seconds: float) -> int:
     d = view.duration[np.isfinite(view.duration)]
     typical = float(np.median(d)) if len(d) else 240.0
-    return max(1, int(round(seconds / max(typical, 1.0))))
+    return max(1, round(seconds / max(typical, 1.0)))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -46,7 +47,7 @@ def render(entries: list[Entry], playlist_dir: Path, name: str | None = None) ->
         lines.append(f"#PLAYLIST:{one_line(name)}")
     base = os.path.abspath(playlist_dir)
     for e in entries:
-        seconds = int(round(e.duration)) if e.duration is not None and e.duration == e.duration else -1
+        seconds = round(e.duration) if e.duration is not None and e.duration == e.duration else -1
         label = " - ".join(p for p in (one_line(e.artist), one_line(e.title)) if p) or one_line(Path(e.path).stem)
         lines.append(f"#EXTINF:{seconds},{label}")
         lines.append(location(e.path, base))
@@ -88,9 +89,7 @@ def write(entries: list[Entry], out_dir: Path, name: str, taken: set[str] | None
             fh.write(data)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return target

@@ -10,6 +10,7 @@ while keeping artists apart. In path mode the last track is fixed too.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,7 @@ def greedy(cost: np.ndarray, artists: list[str], window: int, end: int | None = 
 
 
 def path_cost(order: list[int], cost: np.ndarray) -> float:
-    return float(sum(cost[a, b] for a, b in zip(order, order[1:])))
+    return float(sum(cost[a, b] for a, b in itertools.pairwise(order)))
 
 
 def two_opt(order: list[int], cost: np.ndarray, artists: list[str], window: int,

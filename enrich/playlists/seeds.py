@@ -5,6 +5,7 @@ Ambiguous and unknown names are errors that list what the user may have meant.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from pathlib import Path
@@ -57,10 +58,8 @@ AUDIO_ENDINGS = {"mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "aac", "wav"
 
 def path_match(view: LibraryView, text: str) -> int | None:
     candidates = {text, os.path.abspath(os.path.expanduser(text))}
-    try:
+    with contextlib.suppress(OSError):
         candidates.add(str(Path(text).expanduser().resolve()))
-    except OSError:
-        pass
     for i, p in enumerate(view.paths):
         if p in candidates:
             return i

@@ -86,7 +86,8 @@ async def finish(writer: Writer, run: Run, status: str) -> None:
 
 
 @asynccontextmanager
-async def running(writer: Writer, command: str, work_key: str, args: dict, *, resume: bool = True) -> AsyncIterator[Run]:
+async def running(writer: Writer, command: str, work_key: str, args: dict,
+                  *, resume: bool = True) -> AsyncIterator[Run]:
     """A run that ends 'done', 'failed' or 'interrupted' with the block."""
     run = await begin(writer, command, work_key, args, resume=resume)
     try:

@@ -114,7 +114,8 @@ class ClassifierLane:
                 log.info("claude: resuming message batch %s", batch_id)
             else:
                 groups = {f"g{n}": [i.ref for i in chunk] for n, chunk in enumerate(chunks(items, self.cfg.batch_size))}
-                requests = [{"custom_id": cid, "params": self.body([wanted[r] for r in refs])} for cid, refs in groups.items()]
+                requests = [{"custom_id": cid, "params": self.body([wanted[r] for r in refs])}
+                            for cid, refs in groups.items()]
                 batch_id = await claude.create_batch(self.client, requests, what=f"batch of {len(items)} tracks")
                 if self.save_batch:
                     await self.save_batch({"id": batch_id, "groups": groups})
@@ -152,7 +153,8 @@ class ClassifierLane:
                 self.account(result["message"].usage, batch=True)
                 await self.answer(group, result["message"], None, wanted)
             else:
-                await self.answer(group, None, f"claude batch request {result['type']}: {result.get('error', '')}".strip(": "), wanted)
+                why = f"claude batch request {result['type']}: {result.get('error', '')}".strip(": ")
+                await self.answer(group, None, why, wanted)
             answered.update(refs)
         if self.save_batch:
             await self.save_batch(None)

@@ -33,7 +33,7 @@ class Usage:
     cache_read_input_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple())))
+        return Usage(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=False)))
 
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.input_tokens, self.output_tokens, self.cache_creation_input_tokens, self.cache_read_input_tokens)
@@ -135,7 +135,8 @@ def parse_message(body: Any) -> Message:
     for block in content:
         if isinstance(block, dict) and block.get("type"):
             blocks.setdefault(str(block["type"]), []).append(block)
-    tool_uses = [{"id": b.get("id"), "name": b.get("name"), "input": b.get("input") if isinstance(b.get("input"), dict) else {}}
+    tool_uses = [{"id": b.get("id"), "name": b.get("name"),
+                  "input": b.get("input") if isinstance(b.get("input"), dict) else {}}
                  for b in blocks.get("tool_use", [])]
     return Message(
         id=str(body.get("id") or ""),

@@ -243,11 +243,13 @@ class Evidence:
         mbid, rg, rec = (usable_mbid(track.mb_artist_id), usable_mbid(track.mb_releasegroup_id),
                          usable_mbid(track.mb_track_id))
         if mbid and "artist" in lookups:
-            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_lookup("artist", "artist", mbid), ("mba", mbid)))
+            jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_lookup("artist", "artist", mbid),
+                                 ("mba", mbid)))
         elif artist:
             jobs.append(self.ask(g, "musicbrainz", "artist", lambda: self.mb_search(artist), self.search_key(artist)))
         if rg and "release-group" in lookups:
-            jobs.append(self.ask(g, "musicbrainz", "album", lambda: self.mb_lookup("release-group", "album", rg), ("mbg", rg)))
+            jobs.append(self.ask(g, "musicbrainz", "album", lambda: self.mb_lookup("release-group", "album", rg),
+                                 ("mbg", rg)))
         if rec and "recording" in lookups:
             jobs.append(self.ask(g, "musicbrainz", "track", lambda: self.mb_lookup("recording", "track", rec)))
         await asyncio.gather(*jobs)

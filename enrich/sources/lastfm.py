@@ -175,7 +175,8 @@ def parse_search(body: Any) -> list[dict]:
     for key, value in results.items():
         if key.endswith("matches"):
             inner = next(iter(value.values()), []) if isinstance(value, dict) else []
-            return [{"name": str(m.get("name") or ""), "artist": m.get("artist") if isinstance(m.get("artist"), str) else None,
+            return [{"name": str(m.get("name") or ""),
+                     "artist": m.get("artist") if isinstance(m.get("artist"), str) else None,
                      "mbid": m.get("mbid") or None, "listeners": to_int(m.get("listeners"))}
                     for m in as_list(inner) if isinstance(m, dict)]
     return []

@@ -130,6 +130,6 @@ def split_sql(script: str) -> list[str]:
             if current.strip():
                 statements.append(current.strip())
             current = ""
-    if current.strip() and not all(l.strip().startswith("--") or not l.strip() for l in current.splitlines()):
+    if current.strip() and not all(text.strip().startswith("--") or not text.strip() for text in current.splitlines()):
         raise StoreError(f"incomplete SQL statement in a migration: {current.strip()[:60]}")
     return statements

@@ -142,7 +142,7 @@ async def features_of(conn: aiosqlite.Connection, track_id: int) -> dict | None:
     async with conn.execute(f"SELECT {', '.join(FEATURE_COLUMNS)} FROM features WHERE track_id = ?",
                             (track_id,)) as cur:
         row = await cur.fetchone()
-    return dict(zip(FEATURE_COLUMNS, row)) if row else None
+    return dict(zip(FEATURE_COLUMNS, row, strict=False)) if row else None
 
 
 async def failures_under(conn: aiosqlite.Connection, roots: Sequence[str], limit: int = 1000) -> list[dict]:

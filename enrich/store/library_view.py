@@ -119,7 +119,7 @@ VECTORS_SQL = "SELECT track_id, vector FROM features WHERE version = ? AND lengt
 
 # '8A' -> 14 and '9minor' (pitch class + mode, when the code is absent) -> 14.
 CAMELOT_CODES = {
-    **{f"{n}{l}": (n - 1) * 2 + (l == "B") for n in range(1, 13) for l in "AB"},
+    **{f"{n}{letter}": (n - 1) * 2 + (letter == "B") for n in range(1, 13) for letter in "AB"},
     **{f"{pc}{mode}": camelot_index(None, pc, mode) for pc in range(12) for mode in ("major", "minor")},
 }
 
@@ -185,7 +185,8 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         raw = conn.execute("SELECT id, path_bytes FROM tracks WHERE path_bytes IS NOT NULL").fetchall()
         if raw:
             at, known = rows_of(ids, np.array([r[0] for r in raw], dtype=np.int64))
-            fs_paths = {int(i): os.fsdecode(bytes(r[1])) for i, r in zip(at, (r for r, k in zip(raw, known) if k))}
+            kept = (r for r, k in zip(raw, known, strict=True) if k)
+            fs_paths = {int(i): os.fsdecode(bytes(r[1])) for i, r in zip(at, kept, strict=False)}
     return LibraryView(
         ids=ids,
         paths=paths,

@@ -33,7 +33,8 @@ def database_lock(db: Path, command: str):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockedError(f"{db}: another enrich run is using this database ({holder(fd)}); try again when it ends") from None
+            raise LockedError(f"{db}: another enrich run is using this database ({holder(fd)});"
+                              " try again when it ends") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "command": command, "since": time.time()}).encode())
         yield

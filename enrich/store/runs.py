@@ -96,7 +96,7 @@ async def failed_items(conn: aiosqlite.Connection, run_id: int, limit: int | Non
 
 
 def run_dict(row) -> dict:
-    run = dict(zip(RUN_COLUMNS.split(", "), row))
+    run = dict(zip(RUN_COLUMNS.split(", "), row, strict=False))
     for key in ("args", "counts", "state"):
         run[key] = json.loads(run[key] or "{}")
     return run

@@ -13,6 +13,7 @@ depends on another (a checkpoint after its result) must follow it in its group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -203,10 +204,8 @@ class Writer:
                 await self.conn.executemany(sql, params)
             await self.conn.execute("COMMIT")
         except BaseException:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 await self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             raise
         self.stats.rows += rows
         self.stats.transactions += 1
@@ -220,7 +219,7 @@ class Writer:
         try:
             result = await special.fn(self.conn)
             await self.conn.execute("COMMIT")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the caller that asked for this work
             await self.conn.execute("ROLLBACK")
             special.future.set_exception(exc)
             return
