@@ -91,7 +91,7 @@ def build_library(
 
     per_cluster = artists_per_cluster or max(3, n // (clusters * 8))
     artist_no = rng.integers(0, per_cluster, n)
-    artists = [f"{spec[c][0].title()} Artist {a}" for c, a in zip(cluster, artist_no)]
+    artists = [f"{spec[c][0].title()} Artist {a}" for c, a in zip(cluster, artist_no, strict=False)]
     titles = [f"Song {i}" for i in range(1, n + 1)]
     # Some tracks are other versions of an earlier song by the same artist.
     for i in np.flatnonzero(rng.random(n) < versions):
@@ -101,7 +101,7 @@ def build_library(
                 VERSION_NOTES[int(rng.integers(len(VERSION_NOTES)))]
     base = Path(files_dir) if files_dir else Path("/synthetic/music")
     paths = [str(base / f"{spec[c][0]}" / f"{i:06d} {t.replace('/', ' ')}.flac")
-             for i, (c, t) in enumerate(zip(cluster, titles), 1)]
+             for i, (c, t) in enumerate(zip(cluster, titles, strict=False), 1)]
 
     roll = rng.random(n)
     without_both = roll < neither
@@ -113,7 +113,7 @@ def build_library(
         "INSERT INTO tracks (id, path, size, mtime_ns, format, duration, artist, title, album, scanned_at, missing)"
         " VALUES (?, ?, 1000, 0, 'FLAC', ?, ?, ?, 'Album', 0, ?)",
         [(i, p, float(d), a, t, int(m)) for i, (p, d, a, t, m) in
-         enumerate(zip(paths, duration, artists, titles, is_missing), 1)],
+         enumerate(zip(paths, duration, artists, titles, is_missing, strict=False), 1)],
     )
     names = [f"timbre_{j}" for j in range(dims)]
     conn.execute("INSERT INTO feature_sets (version, names) VALUES (1, ?)", (json.dumps(names),))
@@ -134,7 +134,7 @@ def build_library(
     conn.commit()
     conn.close()
     if files_dir:
-        for p, m in zip(paths, is_missing):
+        for p, m in zip(paths, is_missing, strict=False):
             if not m:
                 Path(p).parent.mkdir(parents=True, exist_ok=True)
                 Path(p).touch()

@@ -22,7 +22,7 @@ OCTAVES = (0.5, 2.0, 1 / 3, 3.0)
 
 def cases():
     out = []
-    for i, tempo in enumerate(TEMPI):
+    for _i, tempo in enumerate(TEMPI):
         for drums in (True, False):
             n = len(out)
             out.append(dict(tempo=float(tempo), key=KEYS[(5 * n) % 12], mode=("major", "minor")[(n // 2 + n) % 2],

@@ -60,7 +60,7 @@ def alive(pid):
 async def test_every_file_gets_an_outcome_and_a_worker_warms_up_once(files):
     short, _ = files
     pool = AnalysisPool(1, AnalysisConfig(), timeout=60, max_tasks=100)
-    stats, outcomes, in_flight = await run_pool(pool, short + ["/nonexistent/x.flac"])
+    stats, outcomes, in_flight = await run_pool(pool, [*short, "/nonexistent/x.flac"])
     assert [o.error for o in outcomes[:5]] == [None] * 5
     assert [round(o.features.tempo) for o in outcomes[:5]] == [90, 100, 110, 120, 130]
     assert outcomes[5].features is None and "file is gone" in outcomes[5].error
@@ -86,7 +86,7 @@ async def test_workers_are_recycled_after_max_tasks(files):
 async def test_a_killed_worker_costs_only_its_file(files):
     short, long = files
     pool = AnalysisPool(1, WHOLE, timeout=60, max_tasks=100)
-    task = asyncio.create_task(run_pool(pool, [long] + short))
+    task = asyncio.create_task(run_pool(pool, [long, *short]))
     while not pool.pids:
         await asyncio.sleep(0.01)
     victim = next(iter(pool.pids))
@@ -100,7 +100,7 @@ async def test_a_killed_worker_costs_only_its_file(files):
 
 
 async def test_a_file_over_the_time_limit_is_stopped(files):
-    short, long = files
+    _short, long = files
     pool = AnalysisPool(1, WHOLE, timeout=0.2, max_tasks=100)
     stats, outcomes, _ = await run_pool(pool, [long])
     assert outcomes[0].features is None and "took longer than 0.2 s" in outcomes[0].error
@@ -108,7 +108,7 @@ async def test_a_file_over_the_time_limit_is_stopped(files):
 
 
 async def test_cancelling_the_run_kills_busy_workers(files):
-    short, long = files
+    _short, long = files
     pool = AnalysisPool(2, WHOLE, timeout=60, max_tasks=100)
     task = asyncio.create_task(run_pool(pool, [long, long, long]))
     while len(pool.pids) < 2:

@@ -32,7 +32,7 @@ def clock_at(wall: float) -> Clock:
 async def warm(client, fakes):
     await lastfm.artist_top_tags(client, "Portishead")
     await musicbrainz.lookup(client, "artist", fakes.world.artists[0].mbid)
-    with pytest.raises(Exception):
+    with pytest.raises(SourceError):
         await lastfm.artist_top_tags(client, "Nobody At All")
 
 
@@ -130,12 +130,12 @@ async def test_ttl_and_shorter_negative_ttl(tmp_path, age_days, requests):
         config = fakes.load_config(tmp_path)
         async with open_client(config, clock=clock_at(t0)) as client:
             await lastfm.artist_top_tags(client, "Portishead")
-            with pytest.raises(Exception):
+            with pytest.raises(SourceError):
                 await lastfm.artist_top_tags(client, "Nobody At All")
         fakes.reset_counters()
         async with open_client(config, clock=clock_at(t0 + age_days * DAY)) as client:
             await lastfm.artist_top_tags(client, "Portishead")
-            with pytest.raises(Exception):
+            with pytest.raises(SourceError):
                 await lastfm.artist_top_tags(client, "Nobody At All")
         assert fakes.requests("lastfm") == requests
 

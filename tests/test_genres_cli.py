@@ -125,7 +125,7 @@ def test_no_network_fails_fast_and_keeps_what_is_stored(demo):
 
 
 def test_missing_keys_are_one_notice_each(demo, tmp_path):
-    library, cache, db = demo
+    library, _cache, db = demo
     world = World.sample()
     with ThreadedFakes(world) as fakes:
         cfg = fakes.write_config(tmp_path / "c.toml")

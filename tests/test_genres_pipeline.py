@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 import sqlite3
 from pathlib import Path
 
@@ -249,9 +251,9 @@ async def test_a_cached_classifier_answer_goes_to_the_tracks_it_was_about_whatev
         cfg = dataclasses.replace(genres_config(config).classifier, batch_size=2)   # a full request from submit()
         items = [Item(1, "Jazz Player", "A", ""), Item(2, "Rock Player", "B", "")]
         for order in (items, items[::-1]):       # the second run is answered from the HTTP cache
-            got = {}
+            got: dict = {}
 
-            async def on_answer(ref, answer, error):
+            async def on_answer(ref, answer, error, got=got):
                 got[ref] = answer
 
             async with open_client(config) as client, asyncio.TaskGroup() as tg:
@@ -404,4 +406,4 @@ async def test_a_saved_batch_that_is_gone_is_sent_again_not_a_broken_setup(tmp_p
         assert report.resumed and not report.failed and report.enriched == 30
         assert fakes.service("claude").counters.paths["/v1/messages/batches"] == 1   # one new batch
         assert not any("check [sources.claude] model" in n for n in report.notices)
-        assert set(sum(stored(config).values(), [])) >= {"soul"}
+        assert set(functools.reduce(operator.iadd, stored(config).values(), [])) >= {"soul"}

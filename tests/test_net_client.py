@@ -237,7 +237,7 @@ async def test_dns_failure_is_reported_quickly(tmp_path):
         config = fakes.load_config(tmp_path, http=FAST_HTTP, musicbrainz={"base_url": "http://no-such-host.invalid"})
         start = time.monotonic()
         async with open_client(config) as client:
-            with pytest.raises(SourceError, match="cannot connect to http://no-such-host.invalid"):
+            with pytest.raises(SourceError, match=r"cannot connect to http://no-such-host\.invalid"):
                 await musicbrainz.lookup(client, "artist", fakes.world.artists[0].mbid)
     assert time.monotonic() - start < 10
 
@@ -332,7 +332,7 @@ async def test_claude_replies_are_cached_by_the_callers_key_and_errors_never(tmp
                 await claude.create_message(client, tool_body(items), cache_key="classify:v1:knife")
             first = await claude.create_message(client, tool_body(items), cache_key="classify:v1:knife")
             # Same key, a different body (e.g. another request id inside): served from the cache.
-            again = await claude.create_message(client, tool_body(items + [{"id": "2"}]), cache_key="classify:v1:knife")
+            again = await claude.create_message(client, tool_body([*items, {"id": "2"}]), cache_key="classify:v1:knife")
         assert fakes.requests("claude") == 2
     assert first.tool_input() == again.tool_input() == {"tracks": [{"id": "1", "genre": "synthpop", "confidence": 0.9}]}
 
@@ -386,7 +386,7 @@ async def test_no_secret_reaches_logs_errors_reports_or_the_cache(tmp_path, capl
     async with FakeServices(faults={"lastfm": Faults(rates={"500": 0.3, "html": 0.2}, seed=3)}) as fakes:
         config = fakes.load_config(tmp_path, http=FAST_HTTP, lastfm={"max_retries": 1})
         async with open_client(config) as client:
-            for a in fakes.world.artists + [World.sample().artists[0]]:
+            for a in [*fakes.world.artists, World.sample().artists[0]]:
                 for call in (lastfm.artist_top_tags(client, a.name), lastfm.track_top_tags(client, a.name, "Roads"),
                              claude.create_message(client, tool_body([{"id": "1", "artist": a.name, "title": "x"}]))):
                     try:

@@ -146,7 +146,7 @@ def test_musicbrainz_classify(status, body, headers, kind, after):
 
 
 def err(kind, msg="m"):
-    return ('{"type": "error", "error": {"type": "%s", "message": "%s"}}' % (kind, msg)).encode()
+    return (f'{{"type": "error", "error": {{"type": "{kind}", "message": "{msg}"}}}}').encode()
 
 
 @pytest.mark.parametrize("status, body, headers, kind", [

@@ -230,7 +230,7 @@ def test_a_newline_in_a_name_does_not_split_its_entry(tmp_path):
     lines = out.read_text(encoding="utf-8").split("\n")
     assert lines[0] == "#EXTM3U" and lines[-1] == ""
     assert len(lines) == 2 + 2 * len(files) + 1                    # header, name, 2 per entry, final newline
-    assert all(l.startswith("#EXTINF:") for l in lines[2:-1:2])
+    assert all(line.startswith("#EXTINF:") for line in lines[2:-1:2])
     relative = [out.parent / os.path.relpath(f, out.parent) for f in files]
     assert player_locations(out) == [relative[0], files[1], files[2], relative[3]]
     assert all(p.exists() for p in player_locations(out))

@@ -25,7 +25,7 @@ def test_roots_are_absolute_and_link_free(tmp_path):
 
 
 def test_no_path_and_no_library_setting_is_a_usage_error():
-    with pytest.raises(UsageError, match="paths.library"):
+    with pytest.raises(UsageError, match=r"paths\.library"):
         library_roots(config_mod.load(env={}), [])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -37,7 +38,7 @@ def seed_of(info, cluster: int) -> str:
 
 
 def test_dry_run_prints_the_playlist_and_writes_nothing(library, tmp_path):
-    root, db, info = library
+    _root, db, info = library
     out = tmp_path / "lists"
     result = run_enrich("playlists", "--db", str(db), "--seed", seed_of(info, 0), "--length", "12",
                         "--out", str(out), "--dry-run")
@@ -46,13 +47,13 @@ def test_dry_run_prints_the_playlist_and_writes_nothing(library, tmp_path):
     assert lines[0].startswith("Like ") and "(12 tracks" in lines[0]
     assert "SCORE" in lines[1] and "BPM" in lines[1] and "KEY" in lines[1]
     assert "[seed]" in lines[2]
-    assert sum("sound " in l for l in lines) >= 10
+    assert sum("sound " in line for line in lines) >= 10
     assert "dry run: nothing written" in result.stdout
     assert not out.exists()
 
 
 def test_json_gives_the_same_as_data(library):
-    root, db, info = library
+    _root, db, info = library
     result = run_enrich("playlists", "--db", str(db), "--seed", seed_of(info, 1), "--length", "10",
                         "--dry-run", "--json")
     assert result.returncode == 0, result.stderr
@@ -68,7 +69,7 @@ def test_json_gives_the_same_as_data(library):
 
 
 def test_writes_m3u8_with_relative_paths(library, tmp_path):
-    root, db, info = library
+    _root, db, info = library
     out = tmp_path / "lists"
     result = run_enrich("playlists", "--db", str(db), "--seed", seed_of(info, 2), "--minutes", "30",
                         "--out", str(out), "--name", "Night/Drive: mix?")
@@ -77,11 +78,11 @@ def test_writes_m3u8_with_relative_paths(library, tmp_path):
     assert file.name == "Night Drive mix.m3u8"
     lines = file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#EXTM3U"
-    extinf = [l for l in lines if l.startswith("#EXTINF:")]
-    paths = [l for l in lines if not l.startswith("#")]
+    extinf = [line for line in lines if line.startswith("#EXTINF:")]
+    paths = [line for line in lines if not line.startswith("#")]
     assert len(extinf) == len(paths) >= 5
     total = 0
-    for info_line, rel in zip(extinf, paths):
+    for info_line, rel in zip(extinf, paths, strict=False):
         seconds, label = info_line[len("#EXTINF:"):].split(",", 1)
         total += int(seconds)
         assert " - " in label
@@ -91,7 +92,7 @@ def test_writes_m3u8_with_relative_paths(library, tmp_path):
 
 
 def test_auto_writes_distinct_named_playlists(library, tmp_path):
-    root, db, info = library
+    _root, db, _info = library
     result = run_enrich("playlists", "--db", str(db), "--auto", "4", "--length", "8", "--out", str(tmp_path),
                         "--json")
     assert result.returncode == 0, result.stderr
@@ -104,14 +105,14 @@ def test_auto_writes_distinct_named_playlists(library, tmp_path):
 
 
 def test_genre_and_direction(library):
-    root, db, info = library
+    _root, db, _info = library
     result = run_enrich("playlists", "--db", str(db), "--genre", "Electronic", "--direction", "energy-up",
                         "--length", "15", "--dry-run", "--json")
     assert result.returncode == 0, result.stderr
     [playlist] = json.loads(result.stdout)["playlists"]
     assert playlist["kind"] == "genre" and playlist["count"] == 15
     energies = [t["energy"] for t in playlist["tracks"] if t["energy"] is not None]
-    rising = sum(b >= a for a, b in zip(energies, energies[1:]))
+    rising = sum(b >= a for a, b in itertools.pairwise(energies))
     assert rising >= 0.7 * (len(energies) - 1)
 
 
@@ -129,7 +130,7 @@ def test_genre_and_direction(library):
     (["--seed", "a", "--to", "b", "--seed", "c"], "exactly one --seed"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(library, args, message):
-    root, db, info = library
+    _root, db, _info = library
     result = run_enrich("playlists", "--db", str(db), "--dry-run", *args)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in result.stderr
@@ -137,7 +138,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(library, args, message):
 
 
 def test_ambiguous_seed_lists_the_candidates(library):
-    root, db, info = library
+    _root, db, info = library
     name = f"{info.artists[0]} - {info.titles[0]}"
     result = run_enrich("playlists", "--db", str(db), "--seed", name, "--dry-run")
     assert result.returncode == 2
@@ -154,7 +155,7 @@ def test_no_database_and_not_a_database(tmp_path):
 
 
 def test_out_is_a_file(library, tmp_path):
-    root, db, info = library
+    _root, db, info = library
     blocker = tmp_path / "file"
     blocker.write_text("x")
     result = run_enrich("playlists", "--db", str(db), "--seed", seed_of(info, 0), "--out", str(blocker / "sub"))
@@ -170,7 +171,7 @@ def test_database_without_features_or_genres(tmp_path):
 
 
 def test_the_command_does_not_import_the_heavy_stack(library):
-    root, db, info = library
+    _root, db, info = library
     probe = (
         "import sys\n"
         "from enrich.cli import main\n"
@@ -219,7 +220,7 @@ def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path
     ("max_per_artist = \"three\"", "'playlists.max_per_artist'"),
 ])
 def test_bad_settings_name_the_key(library, tmp_path, setting, message):
-    root, db, info = library
+    _root, db, _info = library
     config = tmp_path / "config.toml"
     config.write_text(f"[playlists]\n{setting}\n")
     result = run_enrich("playlists", "--db", str(db), "--config", str(config), "--auto", "2", "--dry-run")
@@ -227,7 +228,7 @@ def test_bad_settings_name_the_key(library, tmp_path, setting, message):
 
 
 def test_a_missing_seed_file_is_refused(library):
-    root, db, info = library
+    _root, db, info = library
     gone = next(i for i, p in enumerate(info.paths) if not Path(p).exists() and info.has_features[i])
     result = run_enrich("playlists", "--db", str(db), "--seed", info.paths[gone], "--dry-run")
     assert result.returncode == 2 and "the file is missing" in result.stderr

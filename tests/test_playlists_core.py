@@ -150,7 +150,7 @@ def test_two_opt_lowers_the_cost_and_keeps_the_start(seed):
     tempo, camelot, energy = random_tracks(30, rng)
     cost = ordering.transition_costs(tempo, camelot, energy, None, ordering.Flow())
     artists = [str(i) for i in range(30)]
-    start = [0] + rng.permutation(np.arange(1, 30)).tolist()
+    start = [0, *rng.permutation(np.arange(1, 30)).tolist()]
     better = ordering.two_opt(start, cost, artists, 0)
     assert better[0] == 0 and sorted(better) == list(range(30))
     assert ordering.path_cost(better, cost) <= ordering.path_cost(start, cost)

@@ -69,11 +69,11 @@ def test_a_real_terminal_gets_the_bar_and_a_pipe_gets_plain_lines(tmp_path):
     args = [sys.executable, "-m", "enrich", "scan", str(tmp_path / "music")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
-    piped = subprocess.run(args + ["--db", str(tmp_path / "a.db")], capture_output=True, text=True, env=env, timeout=120)
+    piped = subprocess.run([*args, "--db", str(tmp_path / "a.db")], capture_output=True, text=True, env=env, timeout=120)
     assert piped.returncode == 0 and "\r" not in piped.stderr and "reading: 40/40 (100%)" in piped.stderr
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(args + ["--db", str(tmp_path / "b.db")], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([*args, "--db", str(tmp_path / "b.db")], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=follower, env=env)
     os.close(follower)
     seen = b""

@@ -112,7 +112,7 @@ async def test_rescan_reads_nothing_then_notices_changes_and_missing_files(libra
 
 @pytest.mark.anyio
 async def test_missing_only_under_the_roots_scanned(library, tmp_path):
-    music, manifest = library
+    music, _manifest = library
     db = tmp_path / "lib.db"
     config = cfg(db)
     await scan(config, [music])
@@ -302,7 +302,7 @@ def test_cli_read_only_database_location(library, tmp_path, what):
     try:
         done = unprivileged("scan", "--db", str(db), str(music))
         assert done.returncode == 2, done.stderr
-        [line] = [l for l in done.stderr.splitlines() if l.startswith("error:")]
+        [line] = [text for text in done.stderr.splitlines() if text.startswith("error:")]
         assert str(folder) in line and ("read-only" in line or "Permission denied" in line)
         assert "Traceback" not in done.stderr
         assert (db.read_bytes() if db.exists() else None) == before

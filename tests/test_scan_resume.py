@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +32,7 @@ def stored_rows(db) -> list[dict]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [{k: r[k] for k in r.keys() if k != "scanned_at"} for r in conn.execute("SELECT * FROM tracks ORDER BY id")]
+        return [{k: r[k] for k in r if k != "scanned_at"} for r in conn.execute("SELECT * FROM tracks ORDER BY id")]
     finally:
         conn.close()
 
@@ -82,7 +83,7 @@ def test_sigterm_stops_cleanly_as_interrupted(music, tmp_path):
     assert proc.returncode == 130 and "resume" in err and "Traceback" not in err, (proc.returncode, err[-3000:])
     assert query(db, "SELECT status FROM runs") == [("interrupted",)]
     assert readers and not any(os.path.exists(f"/proc/{pid}") and "enrich.library.reader" in
-                               open(f"/proc/{pid}/cmdline").read() for pid in readers)
+                               Path(f"/proc/{pid}/cmdline").read_text() for pid in readers)
 
 
 @pytest.mark.slow

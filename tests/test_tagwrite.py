@@ -117,7 +117,7 @@ def test_bad_files_raise_file_error_and_stay_unchanged(tmp_path, content, messag
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileError, match="gone.flac"):
+    with pytest.raises(FileError, match=r"gone\.flac"):
         write_tags(tmp_path / "gone.flac", genres=["rock"])
 
 

@@ -133,8 +133,8 @@ def bench_scaling(paths: list[str], repeats: int) -> None:
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     load = os.getloadavg()
     print(f"2. Pool throughput over {len(paths)} files of 60 s (median of {repeats}; includes worker start-up)")
-    print(f"   1 worker  {one:6.2f} files/s   {['%.2f' % r for r in rates[1]]}")
-    print(f"   2 workers {two:6.2f} files/s   {['%.2f' % r for r in rates[2]]}")
+    print(f"   1 worker  {one:6.2f} files/s   {[f'{r:.2f}' for r in rates[1]]}")
+    print(f"   2 workers {two:6.2f} files/s   {[f'{r:.2f}' for r in rates[2]]}")
     print(f"   2 / 1 = {two / one:.2f} x (goal >= 1.7); load average now {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
           f" on {os.cpu_count()} cores")
     print(f"   cores the workers actually got (CPU s per wall s): 1 worker {statistics.median(busy[1]):.2f},"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 
 from tests.fakes.server import FakeServices
@@ -22,10 +23,8 @@ def main() -> None:
     parser.add_argument("--mb-rate", type=float, default=1.0)
     parser.add_argument("--lastfm-rate", type=float, default=5.0)
     parser.add_argument("--claude-rate", type=float, default=None)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(parser.parse_args()))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Tokens are counted at about 4 characters per token; a system block with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -47,7 +48,7 @@ def texts(content) -> list[str]:
 
 def json_values(text: str) -> list:
     """Every JSON value the text holds: whole, fenced, or one per line."""
-    for candidate in [text] + FENCED.findall(text):
+    for candidate in [text, *FENCED.findall(text)]:
         try:
             return [json.loads(candidate)]
         except ValueError:
@@ -56,10 +57,8 @@ def json_values(text: str) -> list:
     for line in text.splitlines():
         line = line.strip().rstrip(",")
         if line[:1] in "[{":
-            try:
+            with contextlib.suppress(ValueError):
                 found.append(json.loads(line))
-            except ValueError:
-                pass
     return found
 
 
