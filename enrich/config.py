@@ -325,7 +325,7 @@ def build(cls: type, table: Mapping[str, Any], dotted: str, origins: Mapping[str
             continue
         value = table[f.name]
         hint = hints[f.name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             value = build(hint, value, f"{dotted}.{f.name}", origins)
         elif isinstance(value, list):
             value = tuple(value)

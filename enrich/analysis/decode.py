@@ -151,7 +151,7 @@ def _decode_soundfile(path: str, sr: int, plan: dict) -> Audio:
         _check_layout(path, native_sr, channels)
         frames = f.frames if f.frames and f.frames > 0 else 0
         duration = frames / native_sr
-        segments = []
+        segments: list[np.ndarray] = []
         block = max(1024, int(BLOCK_SECONDS * native_sr))
         for w in plan_windows(duration, **plan):
             want = round(w.length * sr)
@@ -202,7 +202,7 @@ def _decode_pyav(path: str, sr: int, plan: dict) -> Audio:
     import av  # the fallback; most files never need it
 
     with av.open(path, metadata_errors="ignore") as container:
-        streams = [s for s in container.streams if s.type == "audio"]
+        streams = list(container.streams.audio)
         if not streams:
             raise AnalysisError(path, "no audio stream in the file")
         stream = streams[0]
@@ -217,7 +217,7 @@ def _decode_pyav(path: str, sr: int, plan: dict) -> Audio:
             duration = 0.0
         # Unknown length (raw streams): read from the start, up to the cap.
         windows = plan_windows(duration, **plan) if duration > 0 else [Window(0.0, plan["max_seconds"])]
-        segments = []
+        segments: list[np.ndarray] = []
         for w in windows:
             if w.start > 0:
                 container.seek(int(w.start * 1_000_000), any_frame=False, backward=True)

@@ -23,8 +23,13 @@ import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from enrich.errors import EnrichError
+
+if TYPE_CHECKING:  # only for annotations: the parent never imports the analysis code
+    from enrich.analysis.features import Features
+    from enrich.analysis.worker import Job
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +42,8 @@ WORKER_MODULE = "enrich.analysis.worker"
 class Outcome:
     """What became of one job: features, or a one-line error."""
 
-    job: object  # worker.Job
-    features: object | None  # features.Features
+    job: Job
+    features: Features | None
     error: str | None
     crashed: bool = False
     cpu_seconds: float = 0.0
@@ -147,7 +152,7 @@ class WorkerProcess:
         else:
             loop = asyncio.get_running_loop()
             gone = loop.create_future()
-            loop.add_reader(self.process.sentinel, lambda: gone.done() or gone.set_result(None))
+            loop.add_reader(self.process.sentinel, lambda: None if gone.done() else gone.set_result(None))
             try:
                 await asyncio.wait_for(gone, STOP_GRACE)
             except TimeoutError:
@@ -201,7 +206,7 @@ class AnalysisPool:
             worker = WorkerProcess(self.settings)
             self.stats.workers_started += 1
             reply = await worker.receive(self.start_timeout)
-            if reply == "ready":
+            if reply == "ready" and worker.pid is not None:
                 self.pids.add(worker.pid)
                 return worker
             failures.append("did not start in time" if reply is _TIMEOUT else worker.death_reason("exited"))
@@ -231,7 +236,8 @@ class AnalysisPool:
         finally:
             if worker is not None:
                 self.retire(worker)
-                if asyncio.current_task().cancelling():
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
                     worker.kill()
                 else:
                     await worker.stop()

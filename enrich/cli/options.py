@@ -128,6 +128,7 @@ def run_async(coro: Awaitable[Any]) -> Any:
 
     async def guarded():
         task = asyncio.current_task()
+        assert task is not None  # run by asyncio.run
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:

@@ -20,7 +20,8 @@ class StreamProgress:
     def __init__(self, stream: TextIO, clock=time.monotonic):
         self.stream = stream
         self.clock = clock
-        self.label, self.total, self.done, self.began = "", None, 0, 0.0
+        self.label, self.done, self.began = "", 0, 0.0
+        self.total: int | None = None
 
     def start(self, label: str, total: int | None) -> None:
         self.label, self.total, self.done, self.began = label, total, 0, self.clock()

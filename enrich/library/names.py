@@ -80,7 +80,7 @@ def parse_stem(stem: str) -> NameParts:
 def folder_parts(path: str, root: str | None) -> NameParts:
     """Artist and album from the folders between ``root`` and the file."""
     folder = os.path.dirname(path)
-    inside = []
+    inside: list[str] = []
     while root is not None and folder.rstrip(os.sep) != root.rstrip(os.sep) and len(inside) < 2:
         parent = os.path.dirname(folder)
         if parent == folder or not folder.startswith(root.rstrip(os.sep) + os.sep):

@@ -153,7 +153,7 @@ def split_genres(values: Iterable[str]) -> list[str]:
 
 def normalise(raw: Mapping[str, list[str]]) -> dict[str, Any]:
     """The ``tracks`` tag columns from ``field -> values`` (pure)."""
-    first = {k: (clean(v) or [None])[0] for k, v in raw.items()}
+    first: dict[str, str | None] = {k: next(iter(clean(v)), None) for k, v in raw.items()}
     track, track_total = number_pair(first.get("track"))
     disc, disc_total = number_pair(first.get("disc"))
     return {
@@ -303,7 +303,7 @@ ID3_GENRES = _id3_genres()
 def audio_properties(audio: Any) -> dict[str, Any]:
     info = audio.info
     kind = type(audio).__name__
-    codec = CODECS.get(kind, kind.lower())
+    codec: str | None = CODECS.get(kind, kind.lower())
     if kind == "MP4":
         raw_codec = getattr(info, "codec", "") or ""
         codec = "aac" if raw_codec.startswith("mp4a") else raw_codec or None

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 
 class Found(NamedTuple):
@@ -211,15 +211,15 @@ def walk(
         elif stat.S_ISREG(st.st_mode) and os.path.splitext(root)[1].lower() in wanted:
             note_files([(root, st, False)])
         while stack:
-            path, st, linked = stack.pop()
-            if st is not None:
-                note_files([(path, st, linked)])
+            path, file_st, linked = stack.pop()
+            if file_st is not None:
+                note_files([(path, file_st, linked)])
                 continue
             found = list_folder(path, linked)
             # The files before the folder's first sub-folder come next in walk order: take them
             # at once (an album folder holds only files) and stack the rest.
             first_folder = next((i for i, item in enumerate(found) if item[1] is None), len(found))
-            note_files(found[:first_folder])
+            note_files(cast("list[tuple[str, os.stat_result, bool]]", found[:first_folder]))  # files only
             stack.extend(reversed(found[first_folder:]))
 
     # Keep each file once: the first path without a link if there is one, else the first.

@@ -10,11 +10,11 @@ class Breaker:
     threshold: int
     failures: int = 0
     unreachable: int = 0  # attempts in a row that could not connect at all
-    reason: str | None = None  # set once open; never closes within a run
+    reason: str = ""  # set once open; never closes within a run
 
     @property
     def is_open(self) -> bool:
-        return self.reason is not None
+        return bool(self.reason)
 
     def success(self) -> None:
         self.failures = 0
@@ -28,16 +28,16 @@ class Breaker:
         """
         self.failures += 1
         self.unreachable = self.unreachable + 1 if unreachable_after else 0
-        if self.reason is None and unreachable_after and self.unreachable >= unreachable_after:
+        if not self.reason and unreachable_after and self.unreachable >= unreachable_after:
             self.reason = f"unreachable: {self.unreachable} attempts in a row could not connect (last: {why})"
             return True
-        if self.reason is None and self.failures >= self.threshold:
+        if not self.reason and self.failures >= self.threshold:
             self.reason = f"{self.failures} failures in a row (last: {why})"
             return True
         return False
 
     def trip(self, why: str) -> bool:
-        if self.reason is None:
+        if not self.reason:
             self.reason = why
             return True
         return False

@@ -189,9 +189,10 @@ class Sink:
         now = self.clock()
         if outcome.features is None:
             self.failed += 1
-            log.info("%s: %s", track.path, outcome.error)
-            await self.writer.put_group([store.failure_op(track, VERSION, outcome.error, now),
-                                         self.run.failed(track.path, outcome.error)])
+            error = outcome.error or "analysis failed"
+            log.info("%s: %s", track.path, error)
+            await self.writer.put_group([store.failure_op(track, VERSION, error, now),
+                                         self.run.failed(track.path, error)])
         else:
             self.report.analysed += 1
             await self.writer.put_group([store.features_op(track, VERSION, outcome.features, now),

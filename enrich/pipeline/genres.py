@@ -154,15 +154,16 @@ class Enricher:
             return
         artist = first_artist(track.artist) or first_artist(track.album_artist)
         outcome = decide(gathered.votes, self.vocab, self.settings, artist)
-        reason = classifier_reason(outcome, self.vocab, self.policy) if self.lane is not None else None
+        lane = self.lane
+        reason = classifier_reason(outcome, self.vocab, self.policy) if lane is not None else None
         if reason is not None and not (artist and track.title):
             reason = None  # nothing to ask about: Claude would be paid to guess from a blank
-        if reason is None:
+        if lane is None or reason is None:
             await self.sink.done(track, outcome, None)
             return
         item = Item(track.id, artist, track.title or "", track.album or "",
                     tuple(dict.fromkeys(v.raw for v in gathered.votes))[:10])
-        key = item_key(item, self.lane.model)
+        key = item_key(item, lane.model)
         level = outcome.genres[0].level if outcome.genres else "track"
         self.waiting[track.id] = (track, gathered.votes, reason, key, level)
         if key in self.cached_answers:
@@ -173,7 +174,7 @@ class Enricher:
             self.report.claude_not_asked += 1
             await self.sink.done(track, outcome, reason)
         else:
-            self.lane.submit(item)
+            lane.submit(item)
 
     async def answered(self, ref: int, answer, error: str | None, cached: bool = False) -> None:
         entry = self.waiting.pop(ref, None)

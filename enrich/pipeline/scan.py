@@ -221,13 +221,14 @@ class Storer:
                 await self.writer.put_group(ops)
                 self.report.read += 1
                 continue
-            log.info("%s: %s", key, r.error)
-            ops = [self.run.failed(key, r.error or "unknown error")]
+            error = r.error or "unknown error"
+            log.info("%s: %s", key, error)
+            ops = [self.run.failed(key, error)]
             if r.gone:
                 ops.insert(0, tracks.missing_op(key))
-            elif r.size is not None:
+            elif r.size is not None and r.mtime_ns is not None:
                 self.unreadable += 1
-                ops[:0] = [tracks.unreadable_op(key, raw_name(r.path), r.size, r.mtime_ns, r.error, self.clock()),
-                           tracks.track_error_op(key, r.error)]
+                ops[:0] = [tracks.unreadable_op(key, raw_name(r.path), r.size, r.mtime_ns, error, self.clock()),
+                           tracks.track_error_op(key, error)]
             await self.writer.put_group(ops)
         self.progress.advance(len(results))

@@ -48,6 +48,7 @@ def kmeans(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator,
         _, centroids, inertia = lloyd(sample, plus_plus(sample, k, rng), iterations)
         if inertia < best_inertia:
             best, best_inertia = centroids, inertia
+    assert best is not None  # at least one restart ran
     labels, centroids, _ = lloyd(x, best, iterations if sample is x else max(2, iterations // 3))
     return labels, centroids
 

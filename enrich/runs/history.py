@@ -21,7 +21,7 @@ async def list_runs(config: Config, limit: int = 20, command: str | None = None)
 async def show_run(config: Config, run_id: int, failed_limit: int | None = None) -> dict:
     async with reading(config) as conn:
         run = await sql.get_run(conn, run_id) if conn is not None else None
-        if run is None:
+        if conn is None or run is None:
             raise UsageError(f"no run {run_id} in {config.paths.db}; `enrich runs` lists them")
         run["items"] = await sql.item_counts(conn, run_id)
         run["failed"] = await sql.failed_items(conn, run_id, failed_limit)

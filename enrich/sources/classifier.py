@@ -117,7 +117,9 @@ def parse_answer(tool_input: Any, items: Sequence[Item], vocabulary: Iterable[st
         if confidence < min_confidence:
             answers.setdefault(by_local[entry["id"]], [])
             continue
-        genres = entry.get("genres") if isinstance(entry.get("genres"), list) else []
+        genres = entry.get("genres")
+        if not isinstance(genres, list):
+            genres = []
         picked = [g for g in genres if isinstance(g, str) and g in allowed][:MAX_GENRES]
         answers[by_local[entry["id"]]] = [(g, confidence) for g in dict.fromkeys(picked)]
     return answers

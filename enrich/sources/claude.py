@@ -135,7 +135,7 @@ def parse_message(body: Any) -> Message:
     for block in content:
         if isinstance(block, dict) and block.get("type"):
             blocks.setdefault(str(block["type"]), []).append(block)
-    tool_uses = [{"id": b.get("id"), "name": b.get("name"),
+    tool_uses: list[dict[str, Any]] = [{"id": b.get("id"), "name": b.get("name"),
                   "input": b.get("input") if isinstance(b.get("input"), dict) else {}}
                  for b in blocks.get("tool_use", [])]
     return Message(
@@ -189,7 +189,9 @@ def parse_sse(text: str) -> Message:
 def parse_batch(body: Any) -> Batch:
     if not isinstance(body, dict) or not body.get("id") or "processing_status" not in body:
         raise BadReply(SOURCE, "reply is not a message batch")
-    counts = body.get("request_counts") if isinstance(body.get("request_counts"), dict) else {}
+    counts = body.get("request_counts")
+    if not isinstance(counts, dict):
+        counts = {}
     return Batch(str(body["id"]), str(body["processing_status"]), {k: to_int(v) for k, v in counts.items()},
                  body.get("results_url") or None, body.get("ended_at"))
 
@@ -203,7 +205,7 @@ def parse_result_line(line: str) -> dict:
     result = d.get("result") if isinstance(d, dict) else None
     if not isinstance(result, dict) or "custom_id" not in d:
         raise BadReply(SOURCE, "batch result line has no custom_id/result")
-    out = {"custom_id": str(d["custom_id"]), "type": str(result.get("type") or "errored")}
+    out: dict[str, Any] = {"custom_id": str(d["custom_id"]), "type": str(result.get("type") or "errored")}
     if out["type"] == "succeeded":
         out["message"] = parse_message(result.get("message"))
     elif out["type"] == "errored":

@@ -9,6 +9,7 @@ shares identical requests in flight and answers repeats from its disk cache.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -202,7 +203,7 @@ class Evidence:
             for artist in names[start:start + size * window]:
                 key = self.search_key(artist)
                 if key not in self.memo:
-                    futures.append(self.once(key, lambda a=artist: self.mb_search(a)))
+                    futures.append(self.once(key, functools.partial(self.mb_search, artist)))
             self.searcher.flush()
             if futures:
                 await asyncio.wait(futures)

@@ -138,7 +138,9 @@ def parse_info(body: Any) -> dict:
             artist = obj.get("artist")
             artist_name = artist.get("name") if isinstance(artist, dict) else artist
             tags = obj.get("toptags", obj.get("tags"))
-            stats = obj.get("stats") if isinstance(obj.get("stats"), dict) else obj
+            stats = obj.get("stats")
+            if not isinstance(stats, dict):
+                stats = obj
             return {
                 "kind": kind,
                 "name": str(obj.get("name") or ""),
@@ -174,7 +176,7 @@ def parse_search(body: Any) -> list[dict]:
         raise BadReply(SOURCE, "search reply has no results")
     for key, value in results.items():
         if key.endswith("matches"):
-            inner = next(iter(value.values()), []) if isinstance(value, dict) else []
+            inner: Any = next(iter(value.values()), []) if isinstance(value, dict) else []
             return [{"name": str(m.get("name") or ""),
                      "artist": m.get("artist") if isinstance(m.get("artist"), str) else None,
                      "mbid": m.get("mbid") or None, "listeners": to_int(m.get("listeners"))}

@@ -32,10 +32,14 @@ def capped(text: str | None, limit: int) -> str | None:
 
 
 class Named(Protocol):
-    artist: str | None
-    album_artist: str | None
-    album: str | None
-    title: str | None
+    @property
+    def artist(self) -> str | None: ...
+    @property
+    def album_artist(self) -> str | None: ...
+    @property
+    def album(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
 
 
 T = TypeVar("T", bound=Named)
@@ -50,7 +54,7 @@ def capped_names(track: T) -> T:
         cut = capped(value, limit)
         if cut is not value:
             changes[name] = cut
-    return dataclasses.replace(track, **changes) if changes else track  # type: ignore[type-var]
+    return dataclasses.replace(track, **changes) if changes else track  # type: ignore[type-var]  # a dataclass
 
 
 def capped_hints(hints: tuple[str, ...] | list[str]) -> list[str]:

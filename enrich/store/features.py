@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from enrich.store.genres import root_clause
+from enrich.store.genres import root_clause, scalar
 from enrich.store.writer import Op
 
 
@@ -125,16 +125,14 @@ async def count_to_analyse(conn: aiosqlite.Connection, roots: Sequence[str], ver
     async with conn.execute(sql, values) as cur:
         counts = {row[0]: row[1] for row in await cur.fetchall()}
     where, params = root_clause(roots)
-    async with conn.execute(f"SELECT COUNT(*) FROM tracks t WHERE t.missing = 0 AND {where}", params) as cur:
-        counts["tracks"] = (await cur.fetchone())[0]
+    counts["tracks"] = await scalar(conn, f"SELECT COUNT(*) FROM tracks t WHERE t.missing = 0 AND {where}", params)
     sql, values = _named(
         "SELECT COUNT(*) FROM tracks t JOIN analysis_failures x ON x.track_id = t.id"
         f" WHERE t.missing = 0 AND {where} AND x.version = :version"
         " AND x.file_size = t.size AND x.file_mtime_ns = t.mtime_ns",
         params, version=version,
     )
-    async with conn.execute(sql, values) as cur:
-        counts["remembered_failures"] = (await cur.fetchone())[0]
+    counts["remembered_failures"] = await scalar(conn, sql, values)
     return counts
 
 

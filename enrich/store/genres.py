@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -36,6 +37,13 @@ class TrackToDo:
     tag_genres: str
     fingerprint: str
     why: str          # new, changed, stale
+
+
+async def scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+    """The one value a query returns (an aggregate); None when it returns no row."""
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row[0]
 
 
 def root_clause(roots: Sequence[str]) -> tuple[str, list]:
@@ -72,8 +80,7 @@ async def tracks_to_enrich(conn: aiosqlite.Connection, roots: Sequence[str], bas
 
 async def count_tracks(conn: aiosqlite.Connection, roots: Sequence[str]) -> int:
     where, params = root_clause(roots)
-    async with conn.execute(f"SELECT COUNT(*) FROM tracks t WHERE t.missing = 0 AND {where}", params) as cur:
-        return (await cur.fetchone())[0]
+    return int(await scalar(conn, f"SELECT COUNT(*) FROM tracks t WHERE t.missing = 0 AND {where}", params))
 
 
 def result_ops(track_id: int, fingerprint: str, genres: Sequence, dropped: Sequence[dict],
@@ -113,6 +120,7 @@ async def stored_genres(conn: aiosqlite.Connection, track_ids: Sequence[int]) ->
 async def find_tracks(conn: aiosqlite.Connection, ref: str, limit: int = 5) -> list[dict]:
     """A track by id, exact path, or 'Artist - Title' / words of its path (case-insensitive)."""
     cols = "id, path, artist, album, title"
+    args: list[Any]
     if ref.isdigit():
         sql, args = f"SELECT {cols} FROM tracks WHERE id = ?", [int(ref)]
     else:

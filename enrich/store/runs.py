@@ -36,6 +36,7 @@ async def insert_run(conn: aiosqlite.Connection, command: str, work_key: str, ar
         "INSERT INTO runs (command, work_key, args, started_at, status) VALUES (?, ?, ?, ?, 'running')",
         (command, work_key, json.dumps(args, default=str), time.time()),
     )
+    assert cursor.lastrowid is not None  # an INSERT into a rowid table always has one
     return cursor.lastrowid
 
 
