@@ -144,7 +144,7 @@ class Config:
 
 
 def load(
-    config_file: str | os.PathLike | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     *,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -185,7 +185,7 @@ def find_user_file(config_file, env) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -195,7 +195,7 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
 
 
-def note_origins(tree: dict, prefix: str, origin: str, origins: dict) -> None:
+def note_origins(tree: dict[str, Any], prefix: str, origin: str, origins: dict[str, Any]) -> None:
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
         origins[dotted] = origin
@@ -203,7 +203,7 @@ def note_origins(tree: dict, prefix: str, origin: str, origins: dict) -> None:
             note_origins(value, dotted + ".", origin, origins)
 
 
-def merge(base: dict, user: dict, prefix: str, origin: str, origins: dict) -> None:
+def merge(base: dict[str, Any], user: dict[str, Any], prefix: str, origin: str, origins: dict[str, Any]) -> None:
     """Merge ``user`` into ``base`` in place, checking keys and types against base."""
     for key, value in user.items():
         dotted = f"{prefix}{key}"
@@ -227,7 +227,7 @@ def merge(base: dict, user: dict, prefix: str, origin: str, origins: dict) -> No
         origins[dotted] = origin
 
 
-def set_dotted(tree: dict, dotted: str, value: Any, origin: str, origins: dict) -> None:
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any, origin: str, origins: dict[str, Any]) -> None:
     *parents, leaf = dotted.split(".")
     table = tree
     for part in parents:
@@ -301,7 +301,7 @@ RULES: dict[str, tuple[Any, str]] = {
 }
 
 
-def check_rules(tree: dict, prefix: str, origins: Mapping[str, str]) -> None:
+def check_rules(tree: dict[str, Any], prefix: str, origins: Mapping[str, str]) -> None:
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict):
@@ -335,7 +335,7 @@ def build(cls: type, table: Mapping[str, Any], dotted: str, origins: Mapping[str
     return cls(**values)
 
 
-def build_config(tree: dict, origins: dict, env: Mapping[str, str]) -> Config:
+def build_config(tree: dict[str, Any], origins: dict[str, Any], env: Mapping[str, str]) -> Config:
     check_rules(tree, "", origins)
     paths = tree["paths"]
     paths_cfg = PathsConfig(

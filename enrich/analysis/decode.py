@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -145,7 +146,7 @@ class _Collector:
         return np.ascontiguousarray(data)
 
 
-def _decode_soundfile(path: str, sr: int, plan: dict) -> Audio:
+def _decode_soundfile(path: str, sr: int, plan: dict[str, Any]) -> Audio:
     with sf.SoundFile(path) as f:
         native_sr, channels = f.samplerate, f.channels
         _check_layout(path, native_sr, channels)
@@ -198,7 +199,7 @@ def _frame_array(frame) -> np.ndarray:
     return data.astype(np.float32)
 
 
-def _decode_pyav(path: str, sr: int, plan: dict) -> Audio:
+def _decode_pyav(path: str, sr: int, plan: dict[str, Any]) -> Audio:
     import av  # the fallback; most files never need it
 
     with av.open(path, metadata_errors="ignore") as container:

@@ -23,7 +23,7 @@ import multiprocessing
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import EnrichError
 
@@ -174,7 +174,7 @@ class AnalysisPool:
         self.stats = PoolStats()
         self.pids: set[int] = set()  # live worker pids (tests kill one on purpose)
 
-    async def run(self, jobs: AsyncIterator, handle: Callable[[Outcome], Awaitable[None]]) -> PoolStats:
+    async def run(self, jobs: AsyncIterator[Any], handle: Callable[[Outcome], Awaitable[None]]) -> PoolStats:
         """Analyse every job from ``jobs``; ``handle`` gets each outcome as it comes."""
         lock = asyncio.Lock()
         source = aiter(jobs)

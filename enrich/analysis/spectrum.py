@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class Spectrum:
     bounds: list[int]  # first frame of each window, plus the end
     hop: int = HOP
     n_fft: int = N_FFT
-    _cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, segments: list[np.ndarray], sr: int) -> Spectrum:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from enrich.cli.listing import item_lines
@@ -12,11 +14,11 @@ from enrich.pipeline.analyze import AnalyzeReport, analyze
 SHOWN = 20
 
 
-def reasons(counts: dict) -> str:
+def reasons(counts: dict[str, Any]) -> str:
     return ", ".join(f"{n} {why}" for why, n in sorted(counts.items())) or "none"
 
 
-def render(data: dict) -> str:
+def render(data: dict[str, Any]) -> str:
     roots = ", ".join(data["roots"])
     todo = sum(data["to_analyse"].values())
     lines = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -17,7 +18,7 @@ def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def render_stats(data: dict) -> str:
+def render_stats(data: dict[str, Any]) -> str:
     lines = [f"cache {data['cache_dir']}: {data['entries']} entries, {mb(data['bytes'])}"]
     if data["last_run_at"]:
         lines.append("last run " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data["last_run_at"])))
@@ -30,14 +31,14 @@ def render_stats(data: dict) -> str:
     return "\n".join(lines)
 
 
-def render_prune(data: dict) -> str:
+def render_prune(data: dict[str, Any]) -> str:
     r = data["removed"]
     verb = "dry run: would remove" if data["dry_run"] else "removed"
     return (f"{verb} {r['expired']} expired, {r['unreadable']} unreadable, {r['over_budget']} over the size budget, "
             f"{r['temp']} leftover temp files; kept {data['kept_entries']} entries ({mb(data['kept_bytes'])})")
 
 
-def render_clear(data: dict) -> str:
+def render_clear(data: dict[str, Any]) -> str:
     verb = "dry run: would remove" if data["dry_run"] else "removed"
     return f"{verb} {data['removed']} entries ({data['source']})"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from enrich.cli.listing import item_lines
@@ -12,7 +14,7 @@ from enrich.pipeline import genres as pipeline
 SHOWN = 20  # changes listed after a real run (a dry run lists them all)
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     lines = []
     if report["dry_run"]:
         lines.append("dry run: nothing was written")
@@ -65,7 +67,7 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def render_explain(explanations: list[dict]) -> str:
+def render_explain(explanations: list[dict[str, Any]]) -> str:
     return "\n\n".join("\n".join(explain_lines(e)) for e in explanations)
 
 

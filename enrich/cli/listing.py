@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 SHOWN = 50
 
 
-def item_lines(title: str, items: list[dict], *, total: int | None = None, reason: str = "error",
+def item_lines(title: str, items: list[dict[str, Any]], *, total: int | None = None, reason: str = "error",
                more: str = "--json lists all", shown: int = SHOWN) -> list[str]:
     """``title (N):`` then one ``  item: reason`` line each, at most ``shown`` of them."""
     total = len(items) if total is None else total

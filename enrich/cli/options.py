@@ -46,7 +46,7 @@ class App:
         return run_async(coro)
 
 
-class ProgressLogHandler(logging.StreamHandler):
+class ProgressLogHandler(logging.StreamHandler[Any]):
     """Log lines on stderr that do not tear the progress bar."""
 
     def __init__(self, progress):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from enrich.cli.options import common_options
@@ -16,7 +18,7 @@ def clock(minutes_or_seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def render(result: dict) -> str:
+def render(result: dict[str, Any]) -> str:
     lines = []
     lib = result["library"]
     for p in result["playlists"]:

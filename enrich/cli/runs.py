@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
 
 
-def render_list(runs: list[dict]) -> str:
+def render_list(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "no runs yet"
     lines = [f"{'ID':>5}  {'COMMAND':<10} {'STATUS':<11} {'STARTED':<19}  {'DONE':>7} {'FAILED':>7}"]
@@ -27,7 +28,7 @@ def render_list(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render_run(run: dict) -> str:
+def render_run(run: dict[str, Any]) -> str:
     lines = [
         f"run {run['id']}: enrich {run['command']} ({run['status']})",
         f"  started   {when(run['started_at'])}",

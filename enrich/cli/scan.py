@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from enrich.cli.listing import item_lines
@@ -9,7 +11,7 @@ from enrich.cli.options import common_options, exit_for, long_options
 from enrich.pipeline.scan import ScanReport, scan
 
 
-def render(data: dict) -> str:
+def render(data: dict[str, Any]) -> str:
     counts = (f"{data['new']} new, {data['changed']} changed, {data['unchanged']} unchanged, "
               f"{data['reappeared']} reappeared, {data['missing']} missing, {data['unreadable']} unreadable")
     if data["dry_run"]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from enrich.genres.vocabulary import Vocabulary
 from enrich.genres.votes import LEVELS, Vote
@@ -32,7 +33,7 @@ class Genre:
     genre: str
     score: float
     level: str
-    provenance: tuple[dict, ...] = ()   # votes behind it; "via" names the child genre it came through
+    provenance: tuple[dict[str, Any], ...] = ()   # votes behind it; "via" names the child genre it came through
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary, settings: Set
     """Scores of every genre at one level, with the votes that made them."""
     strongest: dict[str, float] = defaultdict(float)
     best: dict[tuple[str, str], float] = {}
-    evidence: dict[str, list[dict]] = defaultdict(list)
+    evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for vote, _genre in votes:
         strongest[vote.source] = max(strongest[vote.source], vote.weight)
     for vote, genre in votes:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from typing import Any
 
 
 def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts)) if ts else "-"
 
 
-def explain_lines(explanation: dict) -> list[str]:
+def explain_lines(explanation: dict[str, Any]) -> list[str]:
     """``explanation``: track (artist, title, album, path), genres (stored rows), state."""
     track = explanation["track"]
     name = f"{track.get('artist') or '?'} - {track.get('title') or '?'}"

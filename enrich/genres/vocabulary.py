@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from enrich.config import config_dir
 from enrich.errors import ConfigError
@@ -33,7 +34,7 @@ class Vocabulary:
     parent: Mapping[str, str | None]        # genre -> parent (None for roots)
     keys: Mapping[str, str]                 # folded spelling -> genre
     ignored: Mapping[str, str]              # folded tag -> reason
-    patterns: tuple[tuple[re.Pattern, str], ...]
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
     artist_ignores: Mapping[str, frozenset[str]]  # folded artist -> folded tags
 
     @property
@@ -101,7 +102,7 @@ def parse_tree(text: str, source: str) -> dict[str, str | None]:
     return parent
 
 
-def build_keys(parent: Mapping[str, str | None], aliases: Mapping[str, list], source: str) -> dict[str, str]:
+def build_keys(parent: Mapping[str, str | None], aliases: Mapping[str, list[Any]], source: str) -> dict[str, str]:
     keys: dict[str, str] = {}
 
     def add(spelling: str, genre: str, what: str) -> None:
@@ -122,7 +123,7 @@ def build_keys(parent: Mapping[str, str | None], aliases: Mapping[str, list], so
     return keys
 
 
-def read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

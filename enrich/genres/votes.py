@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 LEVELS = ("track", "album", "artist")
 
@@ -17,7 +18,7 @@ class Vote:
     weight: float
     fetched_at: float = 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "level": self.level, "raw": self.raw,
                 "weight": round(self.weight, 3), "fetched_at": self.fetched_at}
 

@@ -70,7 +70,7 @@ def on_alarm(signum, frame):
     raise ReadTimeout()
 
 
-def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: int) -> dict:
+def read_one(path: str, read: Callable[[str], dict[str, Any]], timeout: float, memory_mb: int) -> dict[str, Any]:
     """Stat, read (once more if the file changed meanwhile), and describe the outcome as a dict."""
     for _attempt in range(2):
         try:
@@ -106,7 +106,7 @@ def read_one(path: str, read: Callable[[str], dict], timeout: float, memory_mb: 
     return {**state, "error": "kept changing while it was read; it will be read at the next scan"}
 
 
-def load_function(dotted: str) -> Callable[[str], dict]:
+def load_function(dotted: str) -> Callable[[str], dict[str, Any]]:
     module, _, name = dotted.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -140,7 +140,7 @@ def serve(read: str, timeout: float, memory_mb: int) -> None:
             send(outbox, done)
 
 
-def send(outbox, message: list[dict]) -> None:
+def send(outbox, message: list[dict[str, Any]]) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     outbox.write(HEADER.pack(len(data)) + data)
     outbox.flush()
@@ -196,7 +196,7 @@ class Reader:
             code = await self.kill(patience=2.0)
             raise ReaderFailed(f"tag reader process could not start ({exit_text(code)})") from None
 
-    async def receive(self, deadline: float) -> list[dict]:
+    async def receive(self, deadline: float) -> list[dict[str, Any]]:
         """The next message; waits (at most ``deadline`` seconds) only when none is buffered."""
         assert self.proc and self.proc.stdout
         while True:

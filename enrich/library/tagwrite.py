@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import mutagen
 from mutagen.aiff import AIFF
@@ -128,7 +129,7 @@ def writer_for(audio):
     return None
 
 
-def read_back(path: str) -> dict:
+def read_back(path: str) -> dict[str, Any]:
     """Genres, BPM and key as the file now holds them (what verification compares)."""
     audio = mutagen.File(path)
     tags = audio.tags if audio is not None else None

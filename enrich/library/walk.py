@@ -64,7 +64,7 @@ def is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def resolve_roots(paths: Iterable[str | os.PathLike]) -> list[str]:
+def resolve_roots(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Absolute, link-free, de-duplicated roots in the order given."""
     roots: list[str] = []
     for p in paths:

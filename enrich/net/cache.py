@@ -18,6 +18,7 @@ import secrets as _secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiofiles
 import aiofiles.os
@@ -35,7 +36,7 @@ class Entry:
     key: str
     source: str
     status: int
-    headers: dict
+    headers: dict[str, Any]
     body: bytes
     url: str
     fetched_at: float
@@ -123,7 +124,7 @@ class DiskCache:
             self.notice = f"HTTP cache {self.root} cannot be written ({exc.strerror or exc}); going on without caching"
             log.warning(self.notice)
 
-    def write_last_run(self, counts: dict[str, dict]) -> None:
+    def write_last_run(self, counts: dict[str, dict[str, Any]]) -> None:
         """Record this run's hits and misses per source for `enrich cache stats`."""
         if not self.writable:
             return

@@ -26,7 +26,7 @@ class Reply:
     fetched_at: float  # wall-clock seconds
     from_cache: bool = False
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
-    _memo: tuple = field(default=(None, None), repr=False, compare=False)  # (parse fn, its result)
+    _memo: tuple[Any, ...] = field(default=(None, None), repr=False, compare=False)  # (parse fn, its result)
 
     def parsed(self, parse):
         """``parse(self)``, computed once per parse function (checked() already ran it)."""

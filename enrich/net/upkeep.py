@@ -7,6 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from enrich.config import Config
 from enrich.errors import UsageError
@@ -36,10 +37,10 @@ def check_source(config: Config, source: str | None) -> None:
         raise UsageError(f"unknown source '{source}'; sources: {', '.join(config.sources)}")
 
 
-def stats(config: Config) -> dict:
+def stats(config: Config) -> dict[str, Any]:
     """Entries and bytes per source, and the hit rate of the last run."""
     root = http_dir(config.paths.cache_dir)
-    per: dict[str, dict] = {name: {"entries": 0, "bytes": 0} for name in config.sources}
+    per: dict[str, dict[str, Any]] = {name: {"entries": 0, "bytes": 0} for name in config.sources}
     for source, path, st in entry_files(root):
         if path.suffix == ".json" and not path.name.startswith("."):
             row = per.setdefault(source, {"entries": 0, "bytes": 0})
@@ -57,7 +58,8 @@ def stats(config: Config) -> dict:
             "entries": sum(r["entries"] for r in per.values()), "bytes": sum(r["bytes"] for r in per.values())}
 
 
-def prune(config: Config, max_mb: float | None = None, now: float | None = None, dry_run: bool = False) -> dict:
+def prune(config: Config, max_mb: float | None = None, now: float | None = None,
+          dry_run: bool = False) -> dict[str, Any]:
     """Remove expired and unreadable entries, then the oldest until the cache
     fits its size budget ([http] cache_max_mb, or ``max_mb``). A dry run only counts."""
     now = time.time() if now is None else now
@@ -92,7 +94,7 @@ def prune(config: Config, max_mb: float | None = None, now: float | None = None,
             "dry_run": dry_run}
 
 
-def clear(config: Config, source: str | None = None, dry_run: bool = False) -> dict:
+def clear(config: Config, source: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     check_source(config, source)
     unlink = would_unlink if dry_run else really_unlink
     removed = 0

@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from enrich.analysis.features import NAMES, VERSION
 from enrich.analysis.key import PITCH_CLASSES
@@ -55,18 +56,18 @@ class AnalyzeReport:
     feature_version: int = VERSION
     run_id: int | None = None
     resumed: bool = False
-    scan: dict | None = None
-    scan_failed: list[dict] = field(default_factory=list)  # {"item", "error"} from the scan step
+    scan: dict[str, Any] | None = None
+    scan_failed: list[dict[str, Any]] = field(default_factory=list)  # {"item", "error"} from the scan step
     tracks: int = 0  # present tracks under the roots
-    to_analyse: dict = field(default_factory=dict)  # reason -> count
+    to_analyse: dict[str, Any] = field(default_factory=dict)  # reason -> count
     remembered_failures: int = 0  # skipped: failed before in the same file state
     already_done: int = 0  # finished by the run being resumed
     analysed: int = 0
-    failed: list[dict] = field(default_factory=list)  # {"item", "error"}
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"item", "error"}
     tags_written: int = 0
     workers: int = 0
-    pool: dict = field(default_factory=dict)
-    would_analyse: list[dict] = field(default_factory=list)  # dry run: {"item", "why"}
+    pool: dict[str, Any] = field(default_factory=dict)
+    would_analyse: list[dict[str, Any]] = field(default_factory=list)  # dry run: {"item", "why"}
     estimate_seconds: float | None = None  # dry run
     elapsed: float = 0.0
 
@@ -74,7 +75,7 @@ class AnalyzeReport:
     def tracks_per_second(self) -> float:
         return self.analysed / self.elapsed if self.elapsed > 0 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tracks_per_second": round(self.tracks_per_second, 2)}
 
 
@@ -147,7 +148,7 @@ async def analyze(
     return report
 
 
-def fill_counts(report: AnalyzeReport, counts: dict) -> None:
+def fill_counts(report: AnalyzeReport, counts: dict[str, Any]) -> None:
     report.tracks = counts.pop("tracks")
     report.remembered_failures = counts.pop("remembered_failures")
     report.to_analyse = counts

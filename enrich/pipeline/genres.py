@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from enrich.config import Config, config_dir
 from enrich.errors import FileError, UsageError
@@ -58,7 +59,7 @@ class GenresReport:
     offline: bool = False
     run_id: int | None = None
     resumed: bool = False
-    scan: dict | None = None
+    scan: dict[str, Any] | None = None
     tracks: int = 0            # under the roots
     to_enrich: int = 0
     enriched: int = 0          # genres stored (or, dry run, found)
@@ -67,15 +68,15 @@ class GenresReport:
     changed: int = 0           # genres differ from before
     tags_written: int = 0
     failed_count: int = 0
-    failed: list[dict] = field(default_factory=list)        # {"item", "error"}: the first FAILED_LISTED
-    changes: list[dict] = field(default_factory=list)       # {"track", "path", "old", "new"}
-    sources: dict = field(default_factory=dict)
+    failed: list[dict[str, Any]] = field(default_factory=list)        # {"item", "error"}: the first FAILED_LISTED
+    changes: list[dict[str, Any]] = field(default_factory=list)       # {"track", "path", "old", "new"}
+    sources: dict[str, Any] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
-    claude: dict = field(default_factory=dict)
+    claude: dict[str, Any] = field(default_factory=dict)
     claude_not_asked: int = 0  # dry run: tracks the policy would send to Claude, not asked (it costs money)
     elapsed: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def fail(self, item: str, error: str) -> None:
@@ -103,8 +104,8 @@ class Enricher:
     """One run's work over the chosen tracks; ``sink`` stores or records results."""
 
     def __init__(self, client, vocab: Vocabulary, cfg: GenresConfig, report: GenresReport, progress: Progress,
-                 sink, clock: Callable[[], float], saved_batch: dict | None = None, save_batch=None,
-                 cached_answers: dict | None = None, dry_run: bool = False, sleep=asyncio.sleep):
+                 sink, clock: Callable[[], float], saved_batch: dict[str, Any] | None = None, save_batch=None,
+                 cached_answers: dict[str, Any] | None = None, dry_run: bool = False, sleep=asyncio.sleep):
         self.client, self.vocab, self.cfg, self.report = client, vocab, cfg, report
         self.progress, self.sink, self.clock = progress, sink, clock
         self.settings = cfg.consensus()
@@ -113,7 +114,7 @@ class Enricher:
         self.cached_answers = cached_answers or {}
         self.dry_run = dry_run
         self.sleep = sleep
-        self.waiting: dict[int, tuple] = {}      # track id -> (track, votes, reason) while Claude is asked
+        self.waiting: dict[int, tuple[Any, ...]] = {}      # track id -> (track, votes, reason) while Claude is asked
 
     async def run(self, todo: list[store.TrackToDo]) -> ClassifierLane | None:
         slots = asyncio.Semaphore(self.cfg.concurrency)
@@ -195,7 +196,7 @@ class Enricher:
 class StoreSink:
     """Results into the database, each with its checkpoint in one group."""
 
-    def __init__(self, writer, run: Run, report: GenresReport, old: dict, progress: Progress, clock):
+    def __init__(self, writer, run: Run, report: GenresReport, old: dict[int, list[str]], progress: Progress, clock):
         self.writer, self.run, self.report, self.old = writer, run, report, old
         self.progress, self.clock = progress, clock
 
@@ -219,7 +220,7 @@ class StoreSink:
 class DrySink:
     """Results only into the report: old -> new per track."""
 
-    def __init__(self, report: GenresReport, old: dict, progress: Progress):
+    def __init__(self, report: GenresReport, old: dict[int, list[str]], progress: Progress):
         self.report, self.old, self.progress = report, old, progress
 
     async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
@@ -231,7 +232,7 @@ class DrySink:
         self.progress.advance()
 
 
-def note(report: GenresReport, track, outcome: Outcome, old: dict, always: bool = False) -> None:
+def note(report: GenresReport, track, outcome: Outcome, old: dict[int, list[str]], always: bool = False) -> None:
     new = [g.genre for g in outcome.genres]
     before = old.get(track.id, [])
     report.enriched += bool(new)
@@ -333,7 +334,7 @@ def classification_keys(todo, model: str) -> list[str]:
                      model) for t in todo]
 
 
-async def explain(config: Config, ref: str) -> list[dict]:
+async def explain(config: Config, ref: str) -> list[dict[str, Any]]:
     """Why the tracks matching ``ref`` (id, path, 'Artist - Title') have their genres."""
     async with reading(config) as conn:
         if conn is None:

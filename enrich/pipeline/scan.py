@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from enrich.config import Config
 from enrich.errors import UsageError
@@ -49,18 +50,18 @@ class ScanReport:
     unreadable: int = 0
     read: int = 0  # files read successfully by this run
     noted: int = 0  # files read with values that cannot be true (stored as unknown, logged)
-    failed: list[dict] = field(default_factory=list)  # {"item", "error"}: this run's failures
-    skipped: list[dict] = field(default_factory=list)  # {"item", "reason"}: deliberate skips
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"item", "error"}: this run's failures
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"item", "reason"}: deliberate skips
     elapsed: float = 0.0
 
     @property
     def files_per_second(self) -> float:
         return self.read / self.elapsed if self.elapsed > 0 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "files_per_second": round(self.files_per_second, 1)}
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The counts a command that scans first (genres, analyze) reports."""
         names = ("new", "changed", "unchanged", "missing", "unreadable", "read", "run_id")
         counts = {k: getattr(self, k) for k in names}
@@ -155,7 +156,7 @@ async def scan(
     return report
 
 
-async def stored_state(conn) -> tuple[dict, dict]:
+async def stored_state(conn) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the database knows of files: tracks and unreadable files (empty without a database)."""
     if conn is None:
         return {}, {}
@@ -197,7 +198,7 @@ class Storer:
     def root_of(self, path: str) -> str | None:
         return next((r for r in self.roots if is_under(path, r)), None)
 
-    def row(self, r: ReadResult, key: str) -> dict:
+    def row(self, r: ReadResult, key: str) -> dict[str, Any]:
         """The tracks row of a file read: names from the file name where the tags have none."""
         assert r.tags is not None
         row = dict(r.tags)

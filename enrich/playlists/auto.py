@@ -116,7 +116,7 @@ def describe_cluster(view: LibraryView, members: np.ndarray, parents: dict[str, 
 
 
 def distinct_names(names: list[str]) -> list[str]:
-    seen: Counter = Counter()
+    seen: Counter[str] = Counter()
     result = []
     for name in names:
         seen[name] += 1

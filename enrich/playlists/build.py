@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class Playlist:
     seeds: list[int]
     rules: Rules
     notes: list[str] = field(default_factory=list)
-    excluded: Counter = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def library_counts(view: LibraryView) -> dict[str, int]:
 
 
 def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
-         exists: Callable[[str], bool] = os.path.exists, timings: dict | None = None) -> list[Playlist]:
+         exists: Callable[[str], bool] = os.path.exists, timings: dict[str, Any] | None = None) -> list[Playlist]:
     """The playlists ``request`` asks for (nothing is written)."""
     timings = {} if timings is None else timings
     view = prep.view
@@ -198,7 +199,7 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
 
 def assemble(prep: Prepared, cfg: PlaylistsConfig, scores: Scores, seeds: list[int], rules: Rules,
              count: int | None, seconds: float | None, direction: str | None, end: int | None,
-             exists: Callable[[str], bool], timings: dict, allowed: np.ndarray | None = None) -> Playlist:
+             exists: Callable[[str], bool], timings: dict[str, Any], allowed: np.ndarray | None = None) -> Playlist:
     view = prep.view
     started = time.perf_counter()
     if end is not None:
@@ -229,7 +230,7 @@ def assemble(prep: Prepared, cfg: PlaylistsConfig, scores: Scores, seeds: list[i
 
 
 def plan_auto(prep: Prepared, request: Request, cfg: PlaylistsConfig, rules: Rules, count: int | None,
-              seconds: float | None, exists: Callable[[str], bool], timings: dict) -> list[Playlist]:
+              seconds: float | None, exists: Callable[[str], bool], timings: dict[str, Any]) -> list[Playlist]:
     view = prep.view
     started = time.perf_counter()
     x, usable, _ = auto.cluster_matrix(view, prep.space, prep.parents, cfg.weight_sound, cfg.weight_genre)
@@ -329,7 +330,7 @@ def resolve_genre(prep: Prepared, text: str) -> tuple[int, str]:
 
 
 async def make_playlists(config: Config, request: Request,
-                         exists: Callable[[str], bool] = os.path.exists) -> dict:
+                         exists: Callable[[str], bool] = os.path.exists) -> dict[str, Any]:
     """Build what ``request`` asks for from the database; write M3U8 files unless a dry run."""
     check_request(request)
     cfg = check_settings(config.section("playlists", PlaylistsConfig))

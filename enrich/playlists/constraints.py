@@ -34,7 +34,7 @@ class Selection:
     chosen: list[int]                      # library rows, the seeds first
     rules: Rules                           # the rules in force at the end
     notes: list[str] = field(default_factory=list)   # every relaxation, in words
-    excluded: Counter = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
 
 
 def window_cap(rules: Rules, length: int) -> int:
@@ -104,7 +104,7 @@ def select(
     songs = {song_key(view.artists[i], view.titles[i], view.paths[i]) for i in chosen}
     per_artist = Counter(artist_key(view.artists[i], view.paths[i]) for i in chosen)
     used_seconds = float(np.nansum(view.duration[chosen])) if chosen else 0.0
-    excluded: Counter = Counter()
+    excluded: Counter[str] = Counter()
 
     def full() -> bool:
         if count is not None:

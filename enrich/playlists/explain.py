@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def why(view: LibraryView, playlist, row: int) -> str:
     return ", ".join(parts) or "closest left"
 
 
-def playlist_data(view: LibraryView, playlist, file: str | None) -> dict:
+def playlist_data(view: LibraryView, playlist, file: str | None) -> dict[str, Any]:
     tracks = []
     for position, row in enumerate(playlist.rows, 1):
         tracks.append({

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.store import runs as sql
 from enrich.store.session import reading
 
 
-async def list_runs(config: Config, limit: int = 20, command: str | None = None) -> list[dict]:
+async def list_runs(config: Config, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
     async with reading(config) as conn:
         if conn is None:
             return []
@@ -18,7 +20,7 @@ async def list_runs(config: Config, limit: int = 20, command: str | None = None)
         return found
 
 
-async def show_run(config: Config, run_id: int, failed_limit: int | None = None) -> dict:
+async def show_run(config: Config, run_id: int, failed_limit: int | None = None) -> dict[str, Any]:
     async with reading(config) as conn:
         run = await sql.get_run(conn, run_id) if conn is not None else None
         if conn is None or run is None:

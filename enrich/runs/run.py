@@ -32,7 +32,7 @@ class Run:
     resumed: bool = False
     finished_items: frozenset[str] = frozenset()
     state: dict[str, Any] = field(default_factory=dict)
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     status: str = "running"
 
     def is_finished(self, item: str) -> bool:
@@ -53,7 +53,7 @@ class Run:
         return sql.state_op(self.id, self.state)
 
 
-async def begin(writer: Writer, command: str, work_key: str, args: dict, *, resume: bool = True) -> Run:
+async def begin(writer: Writer, command: str, work_key: str, args: dict[str, Any], *, resume: bool = True) -> Run:
     """Resume the unfinished run of this command and work, or start a new one."""
 
     async def start(conn):
@@ -86,7 +86,7 @@ async def finish(writer: Writer, run: Run, status: str) -> None:
 
 
 @asynccontextmanager
-async def running(writer: Writer, command: str, work_key: str, args: dict,
+async def running(writer: Writer, command: str, work_key: str, args: dict[str, Any],
                   *, resume: bool = True) -> AsyncIterator[Run]:
     """A run that ends 'done', 'failed' or 'interrupted' with the block."""
     run = await begin(writer, command, work_key, args, resume=resume)

@@ -9,6 +9,7 @@ with two equally good different candidates gets no match.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from enrich.genres.normalise import fold
 
@@ -42,7 +43,7 @@ def sort_name_forms(sort_name: str) -> set[str]:
     return forms - {""}
 
 
-def how_matched(name: str, candidate: dict) -> str | None:
+def how_matched(name: str, candidate: dict[str, Any]) -> str | None:
     wanted = spellings(name)
     if fold(candidate.get("name", "")) in wanted:
         return "name"
@@ -53,7 +54,7 @@ def how_matched(name: str, candidate: dict) -> str | None:
     return None
 
 
-def match_artists(names: list[str], results: list[dict], min_score: int) -> dict[str, ArtistMatch | None]:
+def match_artists(names: list[str], results: list[dict[str, Any]], min_score: int) -> dict[str, ArtistMatch | None]:
     """Each name -> its artist, or None when nothing (or nothing unambiguous) matches."""
     matched: dict[str, ArtistMatch | None] = {}
     for name in names:

@@ -55,7 +55,7 @@ def group_key(items: Sequence[Item], model: str) -> str:
     return f"claude-classify:v{PROMPT_VERSION}:" + hashlib.sha256("|".join(keys).encode()).hexdigest()[:40]
 
 
-def tool(genres: Sequence[str]) -> dict:
+def tool(genres: Sequence[str]) -> dict[str, Any]:
     return {
         "name": TOOL_NAME,
         "description": "Record the genres of each track that was asked about.",
@@ -81,7 +81,7 @@ def tool(genres: Sequence[str]) -> dict:
     }
 
 
-def body(items: Sequence[Item], genres: Sequence[str], model: str, max_tokens: int) -> dict:
+def body(items: Sequence[Item], genres: Sequence[str], model: str, max_tokens: int) -> dict[str, Any]:
     """A Messages API body asking about ``items`` (local ids t0, t1, ...)."""
     document = {"tracks": [
         {"id": f"t{n}", "artist": i.artist, "title": i.title, "album": i.album, "tags": capped_hints(i.hints)}

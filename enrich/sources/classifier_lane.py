@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from enrich.errors import NotFound, SourceError
 from enrich.sources import claude
@@ -27,7 +28,7 @@ class ClassifierStats:
     cached: int = 0            # messages answered from the HTTP cache
     batch_id: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "tracks": self.tracks, "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
                 "cache_read_input_tokens": self.usage.cache_read_input_tokens,
@@ -38,8 +39,8 @@ class ClassifierStats:
 
 class ClassifierLane:
     def __init__(self, client, cfg, genres: tuple[str, ...], spawn, on_answer: OnAnswer, *,
-                 use_batches: bool, saved_batch: dict | None = None,
-                 save_batch: Callable[[dict | None], Awaitable[None]] | None = None,
+                 use_batches: bool, saved_batch: dict[str, Any] | None = None,
+                 save_batch: Callable[[dict[str, Any] | None], Awaitable[None]] | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.client, self.cfg, self.genres, self.spawn, self.on_answer = client, cfg, genres, spawn, on_answer
         self.model = client.source_config("claude").model
@@ -68,7 +69,7 @@ class ClassifierLane:
             return
         await asyncio.gather(*(self.send(chunk) for chunk in chunks(rest, self.cfg.batch_size)))
 
-    def body(self, items: list[Item]) -> dict:
+    def body(self, items: list[Item]) -> dict[str, Any]:
         return body(items, self.genres, self.model, self.cfg.max_tokens)
 
     async def answer(self, items: list[Item], message: claude.Message | None, error: str | None, wanted) -> None:

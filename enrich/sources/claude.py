@@ -45,12 +45,12 @@ class Message:
     model: str
     stop_reason: str | None
     text: str  # all text blocks joined
-    tool_uses: list[dict] = field(default_factory=list)  # [{id, name, input}]
-    blocks: dict[str, list[dict]] = field(default_factory=dict)  # every block, by type
+    tool_uses: list[dict[str, Any]] = field(default_factory=list)  # [{id, name, input}]
+    blocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # every block, by type
     usage: Usage = Usage()
     from_cache: bool = False  # answered from the HTTP cache: paid for by an earlier run
 
-    def tool_input(self, name: str | None = None) -> dict | None:
+    def tool_input(self, name: str | None = None) -> dict[str, Any] | None:
         for use in self.tool_uses:
             if name is None or use["name"] == name:
                 return use["input"]
@@ -131,7 +131,7 @@ def parse_message(body: Any) -> Message:
     content = body.get("content")
     if body.get("type") != "message" or not isinstance(content, list):
         raise BadReply(SOURCE, "reply is not a message with content blocks")
-    blocks: dict[str, list[dict]] = {}
+    blocks: dict[str, list[dict[str, Any]]] = {}
     for block in content:
         if isinstance(block, dict) and block.get("type"):
             blocks.setdefault(str(block["type"]), []).append(block)
@@ -151,8 +151,8 @@ def parse_message(body: Any) -> Message:
 
 def parse_sse(text: str) -> Message:
     """A streamed reply (server-sent events) assembled into one message."""
-    message: dict = {}
-    blocks: dict[int, dict] = {}
+    message: dict[str, Any] = {}
+    blocks: dict[int, dict[str, Any]] = {}
     partial_json: dict[int, str] = {}
     for line in text.splitlines():
         if not line.startswith("data:"):
@@ -196,7 +196,7 @@ def parse_batch(body: Any) -> Batch:
                  body.get("results_url") or None, body.get("ended_at"))
 
 
-def parse_result_line(line: str) -> dict:
+def parse_result_line(line: str) -> dict[str, Any]:
     """One JSON line of batch results: {custom_id, type, message | error}."""
     try:
         d = json.loads(line)
@@ -214,7 +214,7 @@ def parse_result_line(line: str) -> dict:
     return out
 
 
-def parse_results(text: str) -> list[dict]:
+def parse_results(text: str) -> list[dict[str, Any]]:
     return [parse_result_line(line) for line in text.splitlines() if line.strip()]
 
 
@@ -231,12 +231,12 @@ def cost(usage: Usage, options: Mapping[str, Any], *, batch: bool = False) -> fl
 # ---------------------------------------------------------------- calls
 
 
-def headers(client) -> dict:
+def headers(client) -> dict[str, Any]:
     version = client.source_config(SOURCE).options.get("anthropic_version", DEFAULT_VERSION)
     return {"anthropic-version": version}
 
 
-async def create_message(client, body: dict, *, cache_key: str | None = None, cache: bool = True,
+async def create_message(client, body: dict[str, Any], *, cache_key: str | None = None, cache: bool = True,
                          what: str = "message") -> Message:
     """POST /v1/messages. Successful replies are cached under ``cache_key`` (or
     method + URL + body hash); errors never are. ``cache=False`` skips the cache."""
@@ -248,7 +248,7 @@ async def create_message(client, body: dict, *, cache_key: str | None = None, ca
     return dataclasses.replace(message, from_cache=True) if reply.from_cache else message
 
 
-async def create_batch(client, requests: list[dict], *, what: str = "batch") -> str:
+async def create_batch(client, requests: list[dict[str, Any]], *, what: str = "batch") -> str:
     """POST /v1/messages/batches with [{custom_id, params}]; returns the batch id."""
     for r in requests:
         if not isinstance(r, dict) or "custom_id" not in r or "params" not in r:
@@ -274,7 +274,7 @@ async def get_batch(client, batch_id: str) -> Batch:
     return reply.parsed(parse)
 
 
-async def batch_results(client, batch: Batch) -> list[dict]:
+async def batch_results(client, batch: Batch) -> list[dict[str, Any]]:
     """The results of an ended batch, in whatever order they come."""
     if not batch.ended or not batch.results_url:
         raise SourceError(SOURCE, f"batch is {batch.processing_status}, results not ready", what=f"batch {batch.id}")

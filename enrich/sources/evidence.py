@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from enrich.errors import NotFound, SourceError
 from enrich.genres.votes import Vote, from_tags
@@ -54,13 +55,13 @@ def usable_mbid(text: str | None) -> str | None:
 class SearchBatcher:
     """Collects artist names and searches them several per request."""
 
-    def __init__(self, client, spawn: Callable[[Awaitable], asyncio.Task], size: int, min_score: int,
+    def __init__(self, client, spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], size: int, min_score: int,
                  linger: float = 0.05):
         self.client, self.spawn, self.size, self.min_score, self.linger = client, spawn, size, min_score, linger
-        self.pending: list[tuple[str, asyncio.Future]] = []
-        self.timer: asyncio.Task | None = None
+        self.pending: list[tuple[str, asyncio.Future[Any]]] = []
+        self.timer: asyncio.Task[Any] | None = None
 
-    def find(self, name: str) -> asyncio.Future:
+    def find(self, name: str) -> asyncio.Future[Any]:
         future = asyncio.get_running_loop().create_future()
         if self.pending and len(musicbrainz.artist_query([n for n, _ in self.pending] + [name])) > MAX_SEARCH_QUERY:
             self.flush()  # long names: fewer per request, so the URL stays acceptable
@@ -81,7 +82,7 @@ class SearchBatcher:
         if batch:
             self.spawn(self._search(batch))
 
-    async def _search(self, batch: list[tuple[str, asyncio.Future]]) -> None:
+    async def _search(self, batch: list[tuple[str, asyncio.Future[Any]]]) -> None:
         names = sorted(set(name for name, _ in batch))   # a stable query for the same names
         try:
             results = await musicbrainz.search_artists(self.client, names, limit=min(100, 5 * len(names)))
@@ -112,7 +113,7 @@ class Evidence:
         self.client = client
         self.cfg = settings
         self.clock = clock
-        self.memo: dict[tuple, asyncio.Future] = {}
+        self.memo: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         self.spawn = spawn
         # Sources on at the start; one switched off later makes its tracks fail
         # (and be retried next run) rather than be stored with half the evidence.
@@ -122,14 +123,14 @@ class Evidence:
     def available(self, source: str) -> bool:
         return source in self.started_with
 
-    def once(self, key: tuple, make: Callable[[], Awaitable]) -> asyncio.Future:
+    def once(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
         """The same question is asked once per run; later askers share the answer."""
         if key not in self.memo:
             self.memo[key] = self.spawn(self.outcome(make))
         return self.memo[key]
 
     @staticmethod
-    async def outcome(make: Callable[[], Awaitable]):
+    async def outcome(make: Callable[[], Awaitable[Any]]):
         """The votes, or the SourceError instead of raising it (a shared task must not fail its group)."""
         try:
             return await make()
@@ -139,7 +140,7 @@ class Evidence:
             log.exception("genres: unexpected error in a shared answer")
             return SourceError("genres", f"unexpected error: {exc!r}"[:300])
 
-    async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable], key=None):
+    async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable[Any]], key=None):
         """Await one answer; votes go into ``gathered``, failures into its errors."""
         result = await asyncio.shield(self.once(key, make)) if key else await self.outcome(make)
         if isinstance(result, NotFound):
@@ -166,7 +167,7 @@ class Evidence:
 
     # ------------------------------------------------------------ MusicBrainz
 
-    def mb_votes(self, level: str, found: dict) -> list[Vote]:
+    def mb_votes(self, level: str, found: dict[str, Any]) -> list[Vote]:
         """Curated genres when there are any, else the free tags (weighed lower)."""
         now = self.clock()
         if found["genres"]:
@@ -182,7 +183,7 @@ class Evidence:
             return []
         return from_tags("musicbrainz_tags", "artist", match.tags, self.clock())
 
-    def search_key(self, artist: str) -> tuple:
+    def search_key(self, artist: str) -> tuple[Any, ...]:
         return ("mbs", artist.casefold())
 
     async def prefetch_searches(self, todo) -> None:

@@ -80,7 +80,7 @@ def classify(reply: Reply) -> Verdict:
 # ---------------------------------------------------------------- parsers
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     """Last.fm's list: a list, a single object, or "" / None for none."""
     if isinstance(value, list):
         return value
@@ -130,7 +130,7 @@ def parse_tags(body: Any, artist: str = "", track: str | None = None, album: str
     )
 
 
-def parse_info(body: Any) -> dict:
+def parse_info(body: Any) -> dict[str, Any]:
     """artist/track/album.getInfo: names, mbid, listeners and up to 5 tags (no counts)."""
     for kind in ("track", "album", "artist"):
         obj = body.get(kind) if isinstance(body, dict) else None
@@ -152,7 +152,7 @@ def parse_info(body: Any) -> dict:
     raise BadReply(SOURCE, "no artist, track or album in getInfo reply")
 
 
-def parse_correction(body: Any) -> dict | None:
+def parse_correction(body: Any) -> dict[str, Any] | None:
     """getCorrection: the corrected names, or None when there is nothing to correct."""
     if not isinstance(body, dict):
         raise BadReply(SOURCE, "getCorrection reply is not an object")
@@ -169,7 +169,7 @@ def parse_correction(body: Any) -> dict | None:
     return None
 
 
-def parse_search(body: Any) -> list[dict]:
+def parse_search(body: Any) -> list[dict[str, Any]]:
     """artist.search / track.search / album.search matches."""
     results = body.get("results") if isinstance(body, dict) else None
     if not isinstance(results, dict):
@@ -198,7 +198,7 @@ def parse_similar(body: Any) -> list[tuple[str, float]]:
     return out
 
 
-def parse_tag_info(body: Any) -> dict:
+def parse_tag_info(body: Any) -> dict[str, Any]:
     tag = body.get("tag") if isinstance(body, dict) else None
     if not isinstance(tag, dict):
         raise BadReply(SOURCE, "tag.getInfo reply has no tag")

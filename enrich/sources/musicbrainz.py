@@ -68,7 +68,7 @@ def counted(items: Any) -> list[tuple[str, int]]:
     return out
 
 
-def parse_lookup(body: Any, asked: str = "") -> dict:
+def parse_lookup(body: Any, asked: str = "") -> dict[str, Any]:
     """A lookup reply: {asked, id, name, genres, tags} (name is the title for recordings)."""
     if not isinstance(body, dict) or not isinstance(body.get("id"), str):
         raise BadReply(SOURCE, "lookup reply has no id", what=asked)
@@ -88,7 +88,7 @@ def score_of(raw: Any) -> int:
         return 0
 
 
-def parse_artist(a: dict) -> dict:
+def parse_artist(a: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(a.get("id") or ""),
         "name": str(a.get("name") or ""),
@@ -102,7 +102,7 @@ def parse_artist(a: dict) -> dict:
     }
 
 
-def parse_search(body: Any, entity: str = "artist") -> list[dict]:
+def parse_search(body: Any, entity: str = "artist") -> list[dict[str, Any]]:
     """A search reply; artists get the full shape, other entities id/name/score/tags."""
     key = {"artist": "artists", "recording": "recordings", "release": "releases",
            "release-group": "release-groups"}.get(entity, entity + "s")
@@ -132,7 +132,7 @@ def artist_query(names: Iterable[str]) -> str:
 # ---------------------------------------------------------------- calls
 
 
-async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres", "tags")) -> dict:
+async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres", "tags")) -> dict[str, Any]:
     """Look an entity up by MBID, following merged-id redirects; keyed by the id asked."""
     what = f"{entity} {mbid}"
     if entity not in ENTITIES:
@@ -151,7 +151,7 @@ async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres",
     return reply.parsed(parse)
 
 
-async def search_artists(client, names: list[str], limit: int = 25) -> list[dict]:
+async def search_artists(client, names: list[str], limit: int = 25) -> list[dict[str, Any]]:
     """Search several artist names with one OR query; results ranked by score,
     to be matched back to the names by the caller (never by position)."""
     query = artist_query(names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -72,7 +72,7 @@ def file_state_op(track_id: int, size: int, mtime_ns: int) -> Op:
     return "UPDATE features SET file_size = ?, file_mtime_ns = ? WHERE track_id = ?", (size, mtime_ns, track_id)
 
 
-def _todo_where(roots: Sequence[str], retry_failed: bool) -> tuple[str, list]:
+def _todo_where(roots: Sequence[str], retry_failed: bool) -> tuple[str, list[Any]]:
     where, params = root_clause(roots)
     sql = (
         f" FROM tracks t LEFT JOIN features f ON f.track_id = t.id"
@@ -86,7 +86,7 @@ def _todo_where(roots: Sequence[str], retry_failed: bool) -> tuple[str, list]:
     return sql, params
 
 
-def _named(sql: str, params: list, **named) -> tuple[str, dict]:
+def _named(sql: str, params: list[Any], **named) -> tuple[str, dict[str, Any]]:
     """Turn the positional root parameters into named ones so both kinds can mix."""
     values = dict(named)
     for i, p in enumerate(params):
@@ -136,14 +136,14 @@ async def count_to_analyse(conn: aiosqlite.Connection, roots: Sequence[str], ver
     return counts
 
 
-async def features_of(conn: aiosqlite.Connection, track_id: int) -> dict | None:
+async def features_of(conn: aiosqlite.Connection, track_id: int) -> dict[str, Any] | None:
     async with conn.execute(f"SELECT {', '.join(FEATURE_COLUMNS)} FROM features WHERE track_id = ?",
                             (track_id,)) as cur:
         row = await cur.fetchone()
     return dict(zip(FEATURE_COLUMNS, row, strict=False)) if row else None
 
 
-async def failures_under(conn: aiosqlite.Connection, roots: Sequence[str], limit: int = 1000) -> list[dict]:
+async def failures_under(conn: aiosqlite.Connection, roots: Sequence[str], limit: int = 1000) -> list[dict[str, Any]]:
     where, params = root_clause(roots)
     async with conn.execute(
         f"SELECT t.path, x.error FROM analysis_failures x JOIN tracks t ON t.id = x.track_id WHERE {where}"

@@ -46,7 +46,7 @@ async def scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | M
     return None if row is None else row[0]
 
 
-def root_clause(roots: Sequence[str]) -> tuple[str, list]:
+def root_clause(roots: Sequence[str]) -> tuple[str, list[Any]]:
     """Tracks at or under any of ``roots`` (range comparisons, so the path index serves)."""
     if not roots:
         return "1", []
@@ -83,7 +83,7 @@ async def count_tracks(conn: aiosqlite.Connection, roots: Sequence[str]) -> int:
     return int(await scalar(conn, f"SELECT COUNT(*) FROM tracks t WHERE t.missing = 0 AND {where}", params))
 
 
-def result_ops(track_id: int, fingerprint: str, genres: Sequence, dropped: Sequence[dict],
+def result_ops(track_id: int, fingerprint: str, genres: Sequence[Any], dropped: Sequence[dict[str, Any]],
                classifier: str | None, now: float) -> list[Op]:
     """Replace the track's genres and record its state (one writer group with its checkpoint)."""
     ops: list[Op] = [("DELETE FROM track_genres WHERE track_id = ?", (track_id,))]
@@ -117,7 +117,7 @@ async def stored_genres(conn: aiosqlite.Connection, track_ids: Sequence[int]) ->
     return found
 
 
-async def find_tracks(conn: aiosqlite.Connection, ref: str, limit: int = 5) -> list[dict]:
+async def find_tracks(conn: aiosqlite.Connection, ref: str, limit: int = 5) -> list[dict[str, Any]]:
     """A track by id, exact path, or 'Artist - Title' / words of its path (case-insensitive)."""
     cols = "id, path, artist, album, title"
     args: list[Any]
@@ -135,7 +135,7 @@ async def find_tracks(conn: aiosqlite.Connection, ref: str, limit: int = 5) -> l
         return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
 
 
-async def explanation(conn: aiosqlite.Connection, track: dict) -> dict:
+async def explanation(conn: aiosqlite.Connection, track: dict[str, Any]) -> dict[str, Any]:
     async with conn.execute(
         "SELECT rank, genre, score, level, provenance FROM track_genres WHERE track_id = ? ORDER BY rank",
         (track["id"],),

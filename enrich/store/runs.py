@@ -31,7 +31,7 @@ def counts_op(run_id: int, counts: dict[str, Any]) -> Op:
     return ("UPDATE runs SET counts = ? WHERE id = ?", (json.dumps(counts), run_id))
 
 
-async def insert_run(conn: aiosqlite.Connection, command: str, work_key: str, args: dict) -> int:
+async def insert_run(conn: aiosqlite.Connection, command: str, work_key: str, args: dict[str, Any]) -> int:
     cursor = await conn.execute(
         "INSERT INTO runs (command, work_key, args, started_at, status) VALUES (?, ?, ?, ?, 'running')",
         (command, work_key, json.dumps(args, default=str), time.time()),
@@ -40,7 +40,8 @@ async def insert_run(conn: aiosqlite.Connection, command: str, work_key: str, ar
     return cursor.lastrowid
 
 
-async def set_status(conn: aiosqlite.Connection, run_id: int, status: str, counts: dict | None = None) -> None:
+async def set_status(conn: aiosqlite.Connection, run_id: int, status: str,
+                     counts: dict[str, Any] | None = None) -> None:
     finished = None if status == "running" else time.time()
     if counts is None:
         await conn.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, finished, run_id))
@@ -51,7 +52,7 @@ async def set_status(conn: aiosqlite.Connection, run_id: int, status: str, count
         )
 
 
-async def unfinished(conn: aiosqlite.Connection, command: str) -> list[dict]:
+async def unfinished(conn: aiosqlite.Connection, command: str) -> list[dict[str, Any]]:
     """Runs of ``command`` that did not end (killed, interrupted), newest first."""
     async with conn.execute(
         f"SELECT {RUN_COLUMNS} FROM runs WHERE command = ? AND status IN ('running', 'interrupted')"
@@ -66,7 +67,7 @@ async def finished_items(conn: aiosqlite.Connection, run_id: int) -> set[str]:
         return {row[0] for row in await cur.fetchall()}
 
 
-async def list_runs(conn: aiosqlite.Connection, limit: int = 20, command: str | None = None) -> list[dict]:
+async def list_runs(conn: aiosqlite.Connection, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
     where, params = ("WHERE command = ?", [command]) if command else ("", [])
     async with conn.execute(
         f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY id DESC LIMIT ?", (*params, limit)
@@ -74,7 +75,7 @@ async def list_runs(conn: aiosqlite.Connection, limit: int = 20, command: str | 
         return [run_dict(row) for row in await cur.fetchall()]
 
 
-async def get_run(conn: aiosqlite.Connection, run_id: int) -> dict | None:
+async def get_run(conn: aiosqlite.Connection, run_id: int) -> dict[str, Any] | None:
     async with conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)) as cur:
         row = await cur.fetchone()
     return run_dict(row) if row else None
@@ -87,7 +88,7 @@ async def item_counts(conn: aiosqlite.Connection, run_id: int) -> dict[str, int]
         return {row[0]: row[1] for row in await cur.fetchall()}
 
 
-async def failed_items(conn: aiosqlite.Connection, run_id: int, limit: int | None = None) -> list[dict]:
+async def failed_items(conn: aiosqlite.Connection, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
     async with conn.execute(
         "SELECT item, error, updated_at FROM run_items WHERE run_id = ? AND status = 'failed'"
         " ORDER BY item LIMIT ?",
@@ -96,7 +97,7 @@ async def failed_items(conn: aiosqlite.Connection, run_id: int, limit: int | Non
         return [dict(item=r[0], error=r[1], updated_at=r[2]) for r in await cur.fetchall()]
 
 
-def run_dict(row) -> dict:
+def run_dict(row) -> dict[str, Any]:
     run = dict(zip(RUN_COLUMNS.split(", "), row, strict=False))
     for key in ("args", "counts", "state"):
         run[key] = json.loads(run[key] or "{}")

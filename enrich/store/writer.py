@@ -42,14 +42,14 @@ class Call:
     """Run ``fn(conn)`` in a transaction of its own and hand back its result."""
 
     fn: Callable[[aiosqlite.Connection], Awaitable[Any]]
-    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 @dataclass
 class Barrier:
     """Resolved once everything queued before it is committed."""
 
-    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 _STOP = object()
@@ -69,9 +69,9 @@ class Writer:
         self.conn = conn
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        self.queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size)
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         self.stats = WriterStats()
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
 
     async def __aenter__(self) -> Writer:
@@ -150,7 +150,7 @@ class Writer:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
-        specials: list = []
+        specials: list[Any] = []
         try:
             while not stopping:
                 first = await self.queue.get()
