@@ -57,6 +57,7 @@ def alive(pid):
         return False
 
 
+@pytest.mark.slow
 async def test_every_file_gets_an_outcome_and_a_worker_warms_up_once(files):
     short, _ = files
     pool = AnalysisPool(1, AnalysisConfig(), timeout=60, max_tasks=100)
@@ -69,6 +70,7 @@ async def test_every_file_gets_an_outcome_and_a_worker_warms_up_once(files):
     assert 0 < stats.peak_rss_mb < 400
 
 
+@pytest.mark.slow
 async def test_workers_are_recycled_after_max_tasks(files):
     short, _ = files
     pool = AnalysisPool(1, AnalysisConfig(), timeout=60, max_tasks=2)
@@ -83,6 +85,7 @@ async def test_workers_are_recycled_after_max_tasks(files):
     assert len(seen) == 3 and not any(alive(pid) for pid in seen)
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_costs_only_its_file(files):
     short, long = files
     pool = AnalysisPool(1, WHOLE, timeout=60, max_tasks=100)
@@ -99,6 +102,7 @@ async def test_a_killed_worker_costs_only_its_file(files):
     assert stats.crashed == 1 and stats.workers_started == 2
 
 
+@pytest.mark.slow
 async def test_a_file_over_the_time_limit_is_stopped(files):
     _short, long = files
     pool = AnalysisPool(1, WHOLE, timeout=0.2, max_tasks=100)
@@ -107,6 +111,7 @@ async def test_a_file_over_the_time_limit_is_stopped(files):
     assert stats.timed_out == 1
 
 
+@pytest.mark.slow
 async def test_cancelling_the_run_kills_busy_workers(files):
     _short, long = files
     pool = AnalysisPool(2, WHOLE, timeout=60, max_tasks=100)
@@ -121,6 +126,7 @@ async def test_cancelling_the_run_kills_busy_workers(files):
     assert not any(alive(pid) for pid in pids)
 
 
+@pytest.mark.slow
 async def test_two_workers_share_the_work(files):
     short, _ = files
     pool = AnalysisPool(2, AnalysisConfig(), timeout=60, max_tasks=100)

@@ -71,6 +71,7 @@ def analyze_until(db, folder, stored: int, **popen) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow
 def test_analyse_a_library_then_only_what_changed(tmp_path, library):
     db = tmp_path / "lib.db"
     first = analyze(db, str(library), "--json", "--workers", "2")
@@ -111,6 +112,7 @@ def test_analyse_a_library_then_only_what_changed(tmp_path, library):
     assert report["to_analyse"] == {"older version": 4} and report["analysed"] == 4
 
 
+@pytest.mark.slow
 def test_dry_run_says_what_and_how_long_and_writes_nothing(tmp_path, library):
     db = tmp_path / "lib.db"
     assert run_enrich("scan", "--db", str(db), str(library)).returncode == 0
@@ -125,6 +127,7 @@ def test_dry_run_says_what_and_how_long_and_writes_nothing(tmp_path, library):
     assert as_json["estimate_seconds"] > 0 and len(as_json["would_analyse"]) == 5
 
 
+@pytest.mark.slow
 def test_a_file_deleted_after_the_scan_is_one_clear_failure(tmp_path, library):
     db = tmp_path / "lib.db"
     assert run_enrich("scan", "--db", str(db), str(library)).returncode == 0
@@ -135,6 +138,7 @@ def test_a_file_deleted_after_the_scan_is_one_clear_failure(tmp_path, library):
     assert "3 analysed, 2 failed" in result.stdout
 
 
+@pytest.mark.slow
 def test_write_tags_puts_bpm_and_key_in_the_files_and_does_not_cause_reanalysis(tmp_path, library):
     db = tmp_path / "lib.db"
     result = analyze(db, str(library), "--write-tags", "--json")
@@ -147,6 +151,7 @@ def test_write_tags_puts_bpm_and_key_in_the_files_and_does_not_cause_reanalysis(
     assert again["scan"]["changed"] == 4 and again["to_analyse"] == {}  # rescanned for the tags, not reanalysed
 
 
+@pytest.mark.slow
 def test_sigkill_part_way_then_resume(tmp_path):
     """Kill -9 the command while it works; the rerun resumes the same run and redoes nothing finished."""
     folder, db = scanned_library(tmp_path, "many", 30, 80, 3)
@@ -195,6 +200,7 @@ def running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_help_and_no_librosa_on_the_way_in():
     result = run_enrich("analyze", "--help")
     assert result.returncode == 0 and "--write-tags" in result.stdout and "--dry-run" in result.stdout
@@ -204,12 +210,14 @@ def test_help_and_no_librosa_on_the_way_in():
     assert probe.stdout.strip() == "False", probe.stderr
 
 
+@pytest.mark.slow
 def test_a_missing_folder_is_reported_and_fails_the_run(tmp_path):
     result = analyze(tmp_path / "lib.db", str(tmp_path / "no-such-folder"))
     assert result.returncode == 1
     assert f"{tmp_path / 'no-such-folder'}: folder does not exist" in result.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
     folder, db = scanned_library(tmp_path, "some", 16, 90, 4)
     proc = analyze_until(db, folder, 2, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -230,6 +238,7 @@ def test_sigterm_stops_cleanly_with_130_and_the_run_resumes(tmp_path):
     assert counts["analysed"] == 16 and counts["workers"] == report["workers"]
 
 
+@pytest.mark.slow
 def test_a_file_replaced_before_the_resume_is_analysed_again_in_the_resumed_run(tmp_path):
     folder, db = scanned_library(tmp_path, "some", 12, 90, 4)
     proc = analyze_until(db, folder, 2)

@@ -92,6 +92,7 @@ async def test_an_unwritable_cache_is_skipped_with_one_notice(tmp_path, blocker,
     assert fakes.requests("lastfm") == 3
 
 
+@pytest.mark.slow
 def test_a_read_only_cache_folder_is_skipped_with_one_notice(tmp_path):
     """A real read-only folder, in a process without root's power to ignore permissions."""
     (tmp_path / "cache" / "http").mkdir(parents=True)
@@ -189,6 +190,7 @@ async def test_backoff_uses_the_injected_clock(tmp_path):
     assert [s for s in slept if s > 0.001] == [1.5, 3.0, 3.75]  # 2, 4, 5(capped) seconds, each 3/4 with rand=0.5
 
 
+@pytest.mark.slow
 def test_cache_command_stats_prune_and_clear(tmp_path):
     async def fill():
         async with FakeServices() as fakes:
@@ -239,6 +241,7 @@ def test_cache_command_stats_prune_and_clear(tmp_path):
     assert bad_source.returncode == 2 and "discogs" in bad_source.stderr
 
 
+@pytest.mark.slow
 def test_prune_removes_expired_entries(tmp_path):
     async def fill():
         async with FakeServices() as fakes:

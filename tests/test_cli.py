@@ -35,12 +35,14 @@ def test_top_level_help_lists_every_command():
         assert name in result.output
 
 
+@pytest.mark.slow
 def test_runs_json_is_one_document_on_stdout(tmp_path):
     result = run_enrich("runs", "--json", "--db", str(tmp_path / "lib.db"))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.slow
 def test_bad_config_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text("[sources.lastfm]\nrate = 0\n")
@@ -50,6 +52,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path):
     assert "sources.lastfm.rate" in result.stderr and str(bad) in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_run_is_a_usage_error(tmp_path):
     result = run_enrich("runs", "show", "99", "--db", str(tmp_path / "lib.db"))
     assert result.returncode == 2 and "no run 99" in result.stderr

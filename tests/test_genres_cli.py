@@ -43,6 +43,7 @@ def genres_in_db(db: Path) -> dict[str, list[str]]:
     return genres_by(db, "path")
 
 
+@pytest.mark.slow
 def test_quickstart_offline_without_keys(demo):
     library, cache, db = demo
     done = run_enrich("genres", "--offline", "--cache-dir", str(cache), "--db", str(db), str(library))
@@ -57,6 +58,7 @@ def test_quickstart_offline_without_keys(demo):
     assert "1. grunge" in explained.stdout
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing_and_json_is_the_same_data(demo):
     library, cache, db = demo
     run_enrich("genres", "--offline", "--cache-dir", str(cache), "--db", str(db), str(library))
@@ -78,6 +80,7 @@ def test_dry_run_writes_nothing_and_json_is_the_same_data(demo):
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in library.rglob("*") if p.is_file()} == before_files
 
 
+@pytest.mark.slow
 def test_write_tags_across_formats_and_a_file_that_cannot_be_written(demo):
     library, cache, db = demo
     first = run_enrich("genres", "--offline", "--cache-dir", str(cache), "--db", str(db), str(library))
@@ -105,6 +108,7 @@ def test_write_tags_across_formats_and_a_file_that_cannot_be_written(demo):
     assert data["tags_written"] == 0 and data["scan"]["changed"] == 0
 
 
+@pytest.mark.slow
 def test_no_network_fails_fast_and_keeps_what_is_stored(demo):
     library, cache, db = demo
     run_enrich("genres", "--offline", "--cache-dir", str(cache), "--db", str(db), str(library))
@@ -124,6 +128,7 @@ def test_no_network_fails_fast_and_keeps_what_is_stored(demo):
     assert genres_in_db(db) == before
 
 
+@pytest.mark.slow
 def test_missing_keys_are_one_notice_each(demo, tmp_path):
     library, _cache, db = demo
     world = World.sample()
@@ -156,6 +161,7 @@ def count(db: Path, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_fetches_no_finished_track_again(tmp_path):
     world = World.synthetic(150, 1)
     db = tmp_path / "lib.db"
@@ -198,6 +204,7 @@ def test_sigkill_then_resume_fetches_no_finished_track_again(tmp_path):
     assert len(runs) == 1 and runs[0][1] == "done"      # the same run, resumed and finished
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, config, message", [
     ([], "", "no folder given"),
     (["--explain", "anything"], "", "nothing stored in"),

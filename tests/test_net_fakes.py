@@ -88,6 +88,7 @@ def test_threaded_fakes_serve_keys_rates_and_quirks():
         assert fakes.service("lastfm").counters.statuses[429] == 1
 
 
+@pytest.mark.slow
 def test_python_m_tests_fakes_serves_until_stopped():
     proc = subprocess.Popen([sys.executable, "-m", "tests.fakes", "--mb-rate", "50"], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)

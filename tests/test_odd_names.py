@@ -237,6 +237,7 @@ def test_a_newline_in_a_name_does_not_split_its_entry(tmp_path):
     assert "../Music/a.mp3" in lines                                 # ordinary names stay relative
 
 
+@pytest.mark.slow
 def test_untagged_tracks_are_different_songs_in_a_playlist(tmp_path):
     """Tracks with no artist and no title (a database scanned before names came from file
     names) are each their own song: all of them may join, not just the first."""

@@ -29,6 +29,7 @@ def test_no_path_and_no_library_setting_is_a_usage_error():
         library_roots(config_mod.load(env={}), [])
 
 
+@pytest.mark.slow
 def test_genres_through_a_linked_folder_finds_every_track(tmp_path):
     os.symlink(LIBRARY, tmp_path / "Music")
     shutil.copytree(REPO / "fixtures" / "replay-cache", tmp_path / "cache")

@@ -37,6 +37,7 @@ def seed_of(info, cluster: int) -> str:
     return f"{info.artists[i]} - {info.titles[i]}"
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_playlist_and_writes_nothing(library, tmp_path):
     _root, db, info = library
     out = tmp_path / "lists"
@@ -52,6 +53,7 @@ def test_dry_run_prints_the_playlist_and_writes_nothing(library, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_json_gives_the_same_as_data(library):
     _root, db, info = library
     result = run_enrich("playlists", "--db", str(db), "--seed", seed_of(info, 1), "--length", "10",
@@ -68,6 +70,7 @@ def test_json_gives_the_same_as_data(library):
     assert data["timings_ms"]["score_ms"] < 1000
 
 
+@pytest.mark.slow
 def test_writes_m3u8_with_relative_paths(library, tmp_path):
     _root, db, info = library
     out = tmp_path / "lists"
@@ -91,6 +94,7 @@ def test_writes_m3u8_with_relative_paths(library, tmp_path):
     assert 30 * 60 <= total <= 30 * 60 + 1500
 
 
+@pytest.mark.slow
 def test_auto_writes_distinct_named_playlists(library, tmp_path):
     _root, db, _info = library
     result = run_enrich("playlists", "--db", str(db), "--auto", "4", "--length", "8", "--out", str(tmp_path),
@@ -104,6 +108,7 @@ def test_auto_writes_distinct_named_playlists(library, tmp_path):
     assert len(paths) == len(set(paths))
 
 
+@pytest.mark.slow
 def test_genre_and_direction(library):
     _root, db, _info = library
     result = run_enrich("playlists", "--db", str(db), "--genre", "Electronic", "--direction", "energy-up",
@@ -116,6 +121,7 @@ def test_genre_and_direction(library):
     assert rising >= 0.7 * (len(energies) - 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["--seed", "Nobody Known - Nothing"], "matches no track"),
     (["--seed", "Deep House Artist 1 - Song 99999"], "close matches: Deep House Artist 1 - "),
@@ -137,6 +143,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(library, args, message):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_ambiguous_seed_lists_the_candidates(library):
     _root, db, info = library
     name = f"{info.artists[0]} - {info.titles[0]}"
@@ -145,6 +152,7 @@ def test_ambiguous_seed_lists_the_candidates(library):
     assert "ambiguous: 2 tracks" in result.stderr and ".copy.flac" in result.stderr and "give the path" in result.stderr
 
 
+@pytest.mark.slow
 def test_no_database_and_not_a_database(tmp_path):
     result = run_enrich("playlists", "--db", str(tmp_path / "none.db"), "--auto", "2", "--dry-run")
     assert result.returncode == 2 and "run `enrich scan` first" in result.stderr
@@ -154,6 +162,7 @@ def test_no_database_and_not_a_database(tmp_path):
     assert result.returncode == 2 and "not an SQLite database" in result.stderr
 
 
+@pytest.mark.slow
 def test_out_is_a_file(library, tmp_path):
     _root, db, info = library
     blocker = tmp_path / "file"
@@ -163,6 +172,7 @@ def test_out_is_a_file(library, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_database_without_features_or_genres(tmp_path):
     db = tmp_path / "bare.db"
     build_library(db, 50, seed=1, neither=1.0)
@@ -170,6 +180,7 @@ def test_database_without_features_or_genres(tmp_path):
     assert result.returncode == 2 and "run `enrich analyze` or `enrich genres`" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_command_does_not_import_the_heavy_stack(library):
     _root, db, info = library
     probe = (
@@ -186,6 +197,7 @@ def test_the_command_does_not_import_the_heavy_stack(library):
     assert "HEAVY 0 []" in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path):
     db = tmp_path / "lib.db"
     info = build_library(db, 200, clusters=2, seed=5, files_dir=tmp_path / "Music")
@@ -213,6 +225,7 @@ def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path
     assert b"Music/caf\xe9 latin-1.flac" in data  # the real name in the playlist
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting, message", [
     ("weight_sound = -1.0", "[playlists] weight_sound = -1.0 is not allowed"),
     ("genre_threshold = 2.0", "[playlists] genre_threshold = 2.0 is not allowed"),
@@ -227,6 +240,7 @@ def test_bad_settings_name_the_key(library, tmp_path, setting, message):
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_a_missing_seed_file_is_refused(library):
     _root, db, info = library
     gone = next(i for i, p in enumerate(info.paths) if not Path(p).exists() and info.has_features[i])

@@ -9,6 +9,8 @@ import select
 import subprocess
 import sys
 
+import pytest
+
 from enrich.cli.progress import PlainProgress, TerminalProgress, clock_text
 from fixtures.generate import generate_bulk
 from tests.conftest import REPO
@@ -64,6 +66,7 @@ def test_plain_lines_come_every_interval_not_every_item():
     assert lines[-1].startswith("reading: 1000/1000 (100%)")
 
 
+@pytest.mark.slow
 def test_a_real_terminal_gets_the_bar_and_a_pipe_gets_plain_lines(tmp_path):
     generate_bulk(tmp_path / "music", 40, seconds=0.2)
     args = [sys.executable, "-m", "enrich", "scan", str(tmp_path / "music")]

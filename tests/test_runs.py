@@ -101,6 +101,7 @@ def hold_lock(db, ready, release):
         release.wait(30)
 
 
+@pytest.mark.slow
 def test_lock_refuses_a_second_writer_and_names_the_holder(tmp_path):
     db = tmp_path / "lib.db"
     ctx = multiprocessing.get_context("spawn")
@@ -119,6 +120,7 @@ def test_lock_refuses_a_second_writer_and_names_the_holder(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     db = tmp_path / "lib.db"
     ctx = multiprocessing.get_context("spawn")

@@ -143,6 +143,7 @@ async def test_dry_run_writes_nothing(library, tmp_path):
     assert query(db, "SELECT count(*) FROM runs") == [(1,)]
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_hanging_and_crashing_files_in_a_scan(library, tmp_path):
     music, manifest = library
@@ -209,6 +210,7 @@ def make_bad_inputs(music: Path, good: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_cli_bad_inputs_are_named_and_the_scan_goes_on(library, tmp_path):
     music, manifest = library
     expect = make_bad_inputs(music, music / manifest[0]["path"])
@@ -234,6 +236,7 @@ def test_cli_bad_inputs_are_named_and_the_scan_goes_on(library, tmp_path):
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
 
 
+@pytest.mark.slow
 def test_cli_text_summary_and_plain_progress(library, tmp_path):
     music, manifest = library
     done = run_enrich("scan", "--db", str(tmp_path / "lib.db"), str(music))
@@ -245,6 +248,7 @@ def test_cli_text_summary_and_plain_progress(library, tmp_path):
     assert dry.returncode == 0 and f"0 new, 0 changed, {len(manifest)} unchanged" in dry.stdout
 
 
+@pytest.mark.slow
 def test_cli_database_that_is_not_sqlite(library, tmp_path):
     music, _ = library
     db = tmp_path / "lib.db"
@@ -255,6 +259,7 @@ def test_cli_database_that_is_not_sqlite(library, tmp_path):
     assert db.read_text().startswith("this is not a database")
 
 
+@pytest.mark.slow
 def test_cli_no_paths_and_no_library_setting_is_a_usage_error(tmp_path):
     done = run_enrich("scan", "--db", str(tmp_path / "lib.db"))
     assert done.returncode == 2 and "no folder to scan" in done.stderr
@@ -268,6 +273,7 @@ def unprivileged(*args: str) -> subprocess.CompletedProcess:
                           env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_unreadable_file_and_folder(library, tmp_path):
     music, manifest = library
     locked_file = music / manifest[0]["path"]
@@ -288,6 +294,7 @@ def test_cli_unreadable_file_and_folder(library, tmp_path):
         locked_file.chmod(0o644)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", ["folder", "file"])
 def test_cli_read_only_database_location(library, tmp_path, what):
     music, _ = library
@@ -310,6 +317,7 @@ def test_cli_read_only_database_location(library, tmp_path, what):
         folder.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_cli_links_out_of_the_roots_only_with_leave_roots(library, tmp_path):
     music, manifest = library
     outside = tmp_path / "elsewhere"

@@ -68,6 +68,7 @@ def read_all(paths, **kwargs) -> list:
     return results
 
 
+@pytest.mark.slow
 def test_bad_files_cost_only_themselves(good_files, tmp_path):
     bad = {}
     for name in ("hang.mp3", "stuck.mp3", "hog.mp3", "crash.mp3", "exit.mp3"):
@@ -90,6 +91,7 @@ def test_bad_files_cost_only_themselves(good_files, tmp_path):
     assert "died" in by_name["exit.mp3"].error and "exit status 3" in by_name["exit.mp3"].error
 
 
+@pytest.mark.slow
 def test_no_reader_process_is_left_behind(good_files):
     children_before = set(os.listdir("/proc"))
     read_all(good_files)

@@ -76,6 +76,7 @@ def start_and_stop(music, db, sig, **popen) -> tuple[subprocess.Popen, list[int]
     return proc, readers
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_as_interrupted(music, tmp_path):
     db = tmp_path / "stopped.db"
     proc, readers = start_and_stop(music, db, signal.SIGTERM, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

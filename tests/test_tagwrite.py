@@ -121,6 +121,7 @@ def test_missing_file(tmp_path):
         write_tags(tmp_path / "gone.flac", genres=["rock"])
 
 
+@pytest.mark.slow
 def test_read_only_folder_leaves_file_untouched(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
