@@ -19,9 +19,14 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from enrich.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")  # a settings dataclass
 
 SOURCES = ("lastfm", "musicbrainz", "claude")
 
@@ -127,7 +132,7 @@ class Config:
     tree: Mapping[str, Any] = field(repr=False)
     origins: Mapping[str, str] = field(repr=False)
 
-    def section(self, dotted: str, cls: type):
+    def section(self, dotted: str, cls: type[T]) -> T:
         """Build the dataclass ``cls`` from the table at ``dotted``."""
         table: Any = self.tree
         for part in dotted.split("."):
@@ -170,7 +175,7 @@ def load(
     return build_config(tree, origins, env)
 
 
-def find_user_file(config_file, env) -> Path | None:
+def find_user_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
     if config_file:
         path = Path(config_file).expanduser()
         if not path.is_file():
@@ -314,7 +319,7 @@ def check_rules(tree: dict[str, Any], prefix: str, origins: Mapping[str, str]) -
                 )
 
 
-def build(cls: type, table: Mapping[str, Any], dotted: str, origins: Mapping[str, str]):
+def build(cls: type[T], table: Mapping[str, Any], dotted: str, origins: Mapping[str, str]) -> T:
     """Make dataclass ``cls`` from a validated table; lists become tuples."""
     hints = typing.get_type_hints(cls)
     values = {}

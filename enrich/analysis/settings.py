@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from enrich.errors import ConfigError
+
+if TYPE_CHECKING:
+    from enrich.config import Config
 
 KEY_PROFILES = ("enrich", "edma", "krumhansl", "temperley")
 
@@ -21,7 +25,7 @@ class AnalysisConfig:
     max_tasks_per_worker: int = 200
     key_profile: str = "enrich"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         problems = []
         if not 8000 <= self.sample_rate <= 48000:
             problems.append(f"'analysis.sample_rate' = {self.sample_rate}: expected 8000..48000 Hz")
@@ -39,5 +43,5 @@ class AnalysisConfig:
             raise ConfigError("; ".join(problems))
 
 
-def analysis_settings(config) -> AnalysisConfig:
+def analysis_settings(config: Config) -> AnalysisConfig:
     return config.section("analysis", AnalysisConfig)

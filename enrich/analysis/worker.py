@@ -18,6 +18,7 @@ import resource  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from multiprocessing.connection import Connection  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -81,7 +82,7 @@ def answer(job: Job, settings: AnalysisConfig) -> Reply:
     return Reply(job.track_id, features, error, time.process_time() - started, peak_rss_mb())
 
 
-def serve(conn, settings: AnalysisConfig) -> None:
+def serve(conn: Connection, settings: AnalysisConfig) -> None:
     """The worker's main loop. Ctrl-C is the parent's to handle, so it is ignored here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up(settings)

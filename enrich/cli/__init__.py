@@ -24,10 +24,10 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    def list_commands(self, ctx):
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
-    def get_command(self, ctx, name):
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
         return importlib.import_module(COMMANDS[name]).command
@@ -35,7 +35,7 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="enrich")
-def main():
+def main() -> None:
     """Enrich a music library: tags and audio properties, genres from Last.fm,
     MusicBrainz and Claude, audio analysis, and playlists; all kept in SQLite.
 

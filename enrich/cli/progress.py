@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -17,7 +18,7 @@ def clock_text(seconds: float) -> str:
 class StreamProgress:
     """Shared arithmetic: rate over the stage, ETA from the rate."""
 
-    def __init__(self, stream: TextIO, clock=time.monotonic):
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic):
         self.stream = stream
         self.clock = clock
         self.label, self.done, self.began = "", 0, 0.0
@@ -63,7 +64,7 @@ class TerminalProgress(StreamProgress):
 
     width = 28
 
-    def __init__(self, stream: TextIO = sys.stderr, clock=time.monotonic):
+    def __init__(self, stream: TextIO = sys.stderr, clock: Callable[[], float] = time.monotonic):
         super().__init__(stream, clock)
         self.last = 0.0
         self.drawn = False
@@ -96,7 +97,7 @@ class TerminalProgress(StreamProgress):
 class PlainProgress(StreamProgress):
     """One line every ``every`` seconds: readable in a cron mail or a log."""
 
-    def __init__(self, stream: TextIO = sys.stderr, every: float = 10.0, clock=time.monotonic):
+    def __init__(self, stream: TextIO = sys.stderr, every: float = 10.0, clock: Callable[[], float] = time.monotonic):
         super().__init__(stream, clock)
         self.every = every
         self.last = float("-inf")

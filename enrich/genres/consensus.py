@@ -51,7 +51,8 @@ class Outcome:
     scores: Mapping[str, float] = field(default_factory=dict)  # every candidate at the deciding level
 
 
-def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary, settings: Settings):
+def level_scores(votes: list[tuple[Vote, str]], vocab: Vocabulary,
+                 settings: Settings) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
     """Scores of every genre at one level, with the votes that made them."""
     strongest: dict[str, float] = defaultdict(float)
     best: dict[tuple[str, str], float] = {}

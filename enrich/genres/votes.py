@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ class Vote:
                 "weight": round(self.weight, 3), "fetched_at": self.fetched_at}
 
 
-def from_tags(source: str, level: str, tags, fetched_at: float = 0.0) -> list[Vote]:
+def from_tags(source: str, level: str, tags: Iterable[tuple[str, float]], fetched_at: float = 0.0) -> list[Vote]:
     """Votes from (name, weight) pairs; weights below or at zero say nothing and are skipped."""
     return [Vote(source, level, str(name), float(weight), fetched_at) for name, weight in tags
             if name and float(weight) > 0]

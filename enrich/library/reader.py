@@ -35,7 +35,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, BinaryIO
 
 from enrich.errors import FileError
 
@@ -66,7 +67,7 @@ class ReadTimeout(BaseException):
     """Raised by SIGALRM inside a read. A BaseException so no parser's ``except Exception`` eats it."""
 
 
-def on_alarm(signum, frame):
+def on_alarm(signum: int, frame: FrameType | None) -> None:
     raise ReadTimeout()
 
 
@@ -108,7 +109,8 @@ def read_one(path: str, read: Callable[[str], dict[str, Any]], timeout: float, m
 
 def load_function(dotted: str) -> Callable[[str], dict[str, Any]]:
     module, _, name = dotted.partition(":")
-    return getattr(importlib.import_module(module), name)
+    function: Callable[[str], dict[str, Any]] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def serve(read: str, timeout: float, memory_mb: int) -> None:
@@ -140,7 +142,7 @@ def serve(read: str, timeout: float, memory_mb: int) -> None:
             send(outbox, done)
 
 
-def send(outbox, message: list[dict[str, Any]]) -> None:
+def send(outbox: BinaryIO, message: list[dict[str, Any]]) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     outbox.write(HEADER.pack(len(data)) + data)
     outbox.flush()
@@ -203,7 +205,7 @@ class Reader:
             if len(self.inbox) >= HEADER.size:
                 end = HEADER.size + HEADER.unpack_from(self.inbox)[0]
                 if len(self.inbox) >= end:
-                    message = pickle.loads(memoryview(self.inbox)[HEADER.size:end])
+                    message: list[dict[str, Any]] = pickle.loads(memoryview(self.inbox)[HEADER.size:end])
                     del self.inbox[:end]
                     return message
             # Read whatever has arrived: many results per wake-up when the parent is busy.

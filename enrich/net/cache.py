@@ -150,5 +150,5 @@ def _read_file(path: str) -> bytes | None:
 _read_whole = aiofiles.os.wrap(_read_file)
 
 
-def _private_opener(path, flags):
+def _private_opener(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)

@@ -63,7 +63,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
     """Exponential back-off with 'equal jitter': half fixed, half random."""
     full = min(cap, base * (2**attempt))
-    return full / 2 + rand() * full / 2
+    return float(full / 2 + rand() * full / 2)
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ class Reply:
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
     _memo: tuple[Any, ...] = field(default=(None, None), repr=False, compare=False)  # (parse fn, its result)
 
-    def parsed(self, parse):
+    def parsed(self, parse: Callable[[Reply], Any]) -> Any:
         """``parse(self)``, computed once per parse function (checked() already ran it)."""
         fn, value = self._memo
         if fn is not parse:
@@ -83,7 +83,7 @@ class Verdict:
 OK = Verdict(Kind.OK)
 
 
-def checked(classify, parse):
+def checked(classify: Callable[[Reply], Verdict], parse: Callable[[Reply], Any]) -> Callable[[Reply], Verdict]:
     """A classify that also runs ``parse(reply)`` on an OK reply, so a reply the
     parser cannot read is never cached: retried if it is not even JSON (an HTML
     error page, a cut body), refused as a BadReply if it is JSON of the wrong shape."""

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from enrich.net.policy import is_fresh
 STALE_TEMP_S = 3600.0  # a temp file this old was left by a crashed run
 
 
-def entry_files(root: Path, source: str | None = None):
+def entry_files(root: Path, source: str | None = None) -> Iterator[tuple[str, Path, os.stat_result]]:
     """(source, path, stat) of every entry file, temp files included."""
     if not root.is_dir():
         return

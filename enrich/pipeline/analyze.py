@@ -24,7 +24,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
 
 from enrich.analysis.features import NAMES, VERSION
 from enrich.analysis.key import PITCH_CLASSES
@@ -41,6 +43,9 @@ from enrich.store import runs as run_sql
 from enrich.store.db import has_tables
 from enrich.store.session import reading, writing
 from enrich.store.writer import Writer
+
+if TYPE_CHECKING:
+    from enrich.analysis.features import Features
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +159,8 @@ def fill_counts(report: AnalyzeReport, counts: dict[str, Any]) -> None:
     report.to_analyse = counts
 
 
-async def jobs(conn, roots, run: Run, report: AnalyzeReport, sink: Sink, retry_failed: bool) -> AsyncIterator[Job]:
+async def jobs(conn: aiosqlite.Connection, roots: Sequence[str], run: Run, report: AnalyzeReport, sink: Sink,
+               retry_failed: bool) -> AsyncIterator[Job]:
     """The tracks to analyse, a page at a time, minus those the resumed run finished."""
     after = 0
     while True:
@@ -202,7 +208,7 @@ class Sink:
                 await self.tag(track, outcome.job.path, outcome.features)
         self.progress.advance()
 
-    async def tag(self, track: store.TrackToAnalyse, real_path: str, features) -> None:
+    async def tag(self, track: store.TrackToAnalyse, real_path: str, features: Features) -> None:
         """BPM and initial key into the file; a failure is logged, the features stay stored."""
         from enrich.library.tagwrite import write_tags
 
@@ -236,11 +242,11 @@ async def plan_dry_run(config: Config, roots: list[str], retry_failed: bool, wor
     report.estimate_seconds = round(total * per_track / max(1, report.workers), 1)
 
 
-async def measured_seconds_per_track(conn) -> float:
+async def measured_seconds_per_track(conn: aiosqlite.Connection) -> float:
     """Worker-seconds per track of the latest analyze run that analysed enough to tell, else an assumption."""
     for past in await run_sql.list_runs(conn, 20, "analyze"):
         counts = past["counts"]
         done = counts.get("analysed", 0) + counts.get("failed", 0)
         if done >= 5 and counts.get("seconds"):
-            return counts["seconds"] * max(1, counts.get("workers", 1)) / done
+            return float(counts["seconds"] * max(1, counts.get("workers", 1)) / done)
     return ASSUMED_SECONDS_PER_TRACK

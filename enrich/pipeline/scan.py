@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+
 from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.library import changes
@@ -32,6 +34,8 @@ from enrich.runs.run import Run, running
 from enrich.store import runs as run_sql
 from enrich.store import tracks
 from enrich.store.session import reading, writing
+from enrich.store.tracks import BadFile, FileState
+from enrich.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ async def scan(
     roots = resolve_roots(paths)
     leave = config.scan.leave_roots if leave_roots is None else leave_roots
 
-    async def walk_and_load(conn) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
+    async def walk_and_load(conn: aiosqlite.Connection | None) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
         # One after the other: both are GIL-bound Python work, and overlapping them was slower.
         walked = await walk_roots(config, roots, progress, leave)
         known, bad = await stored_state(conn)
@@ -156,7 +160,7 @@ async def scan(
     return report
 
 
-async def stored_state(conn) -> tuple[dict[str, Any], dict[str, Any]]:
+async def stored_state(conn: aiosqlite.Connection | None) -> tuple[dict[str, FileState], dict[str, BadFile]]:
     """What the database knows of files: tracks and unreadable files (empty without a database)."""
     if conn is None:
         return {}, {}
@@ -188,7 +192,7 @@ def fill_counts(report: ScanReport, todo: changes.Plan) -> None:
 class Storer:
     """Turns read results into writer groups: a row or an error, with its checkpoint."""
 
-    def __init__(self, writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float],
+    def __init__(self, writer: Writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float],
                  known_bad: set[str], roots: Sequence[str] = ()):
         self.writer, self.run, self.report, self.progress, self.clock = writer, run, report, progress, clock
         self.known_bad = known_bad  # files that failed before: a success must clear them

@@ -286,7 +286,7 @@ def best_present(view: LibraryView, total: np.ndarray, exists: Callable[[str], b
         if not np.isfinite(total[i]):
             return None
         if exists(view.fs_path(i)):
-            return i
+            return int(i)
     return None
 
 

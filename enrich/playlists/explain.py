@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from enrich.store.library_view import LibraryView
+
+if TYPE_CHECKING:
+    from enrich.playlists.build import Playlist
 
 
 def camelot_code(index: int) -> str | None:
     return f"{index // 2 + 1}{'AB'[index % 2]}" if index >= 0 else None
 
 
-def number(value, digits: int = 3):
+def number(value: float | np.floating[Any], digits: int = 3) -> float | None:
     value = float(value)
     return round(value, digits) if math.isfinite(value) else None
 
 
-def why(view: LibraryView, playlist, row: int) -> str:
+def why(view: LibraryView, playlist: Playlist, row: int) -> str:
     if row in playlist.seeds:
         return "seed" if playlist.kind != "path" or row == playlist.seeds[0] else "end seed"
     s = playlist.scores
@@ -36,7 +39,7 @@ def why(view: LibraryView, playlist, row: int) -> str:
     return ", ".join(parts) or "closest left"
 
 
-def playlist_data(view: LibraryView, playlist, file: str | None) -> dict[str, Any]:
+def playlist_data(view: LibraryView, playlist: Playlist, file: str | None) -> dict[str, Any]:
     tracks = []
     for position, row in enumerate(playlist.rows, 1):
         tracks.append({

@@ -18,6 +18,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosqlite
+
 from enrich.store import runs as sql
 from enrich.store.writer import Op, Writer
 
@@ -56,7 +58,7 @@ class Run:
 async def begin(writer: Writer, command: str, work_key: str, args: dict[str, Any], *, resume: bool = True) -> Run:
     """Resume the unfinished run of this command and work, or start a new one."""
 
-    async def start(conn):
+    async def start(conn: aiosqlite.Connection) -> Run:
         previous = await sql.unfinished(conn, command)
         for old in previous:
             if resume and old["work_key"] == work_key:
@@ -79,7 +81,7 @@ async def begin(writer: Writer, command: str, work_key: str, args: dict[str, Any
 async def finish(writer: Writer, run: Run, status: str) -> None:
     run.status = status
 
-    async def end(conn):
+    async def end(conn: aiosqlite.Connection) -> None:
         await sql.set_status(conn, run.id, status, dict(run.counts))
 
     await writer.call(end)

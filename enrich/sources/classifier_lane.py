@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import NotFound, SourceError
 from enrich.sources import claude
+
+if TYPE_CHECKING:
+    from enrich.genres.settings import ClassifierConfig
+    from enrich.net.client import Client
+
 from enrich.sources.classifier import TOOL_NAME, Item, body, chunks, group_key, ordered, parse_answer
 
 log = logging.getLogger(__name__)
@@ -38,7 +43,8 @@ class ClassifierStats:
 
 
 class ClassifierLane:
-    def __init__(self, client, cfg, genres: tuple[str, ...], spawn, on_answer: OnAnswer, *,
+    def __init__(self, client: Client, cfg: ClassifierConfig, genres: tuple[str, ...],
+                 spawn: Callable[[Coroutine[Any, Any, None]], Any], on_answer: OnAnswer, *,
                  use_batches: bool, saved_batch: dict[str, Any] | None = None,
                  save_batch: Callable[[dict[str, Any] | None], Awaitable[None]] | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
@@ -72,7 +78,8 @@ class ClassifierLane:
     def body(self, items: list[Item]) -> dict[str, Any]:
         return body(items, self.genres, self.model, self.cfg.max_tokens)
 
-    async def answer(self, items: list[Item], message: claude.Message | None, error: str | None, wanted) -> None:
+    async def answer(self, items: list[Item], message: claude.Message | None, error: str | None,
+                     wanted: Container[int]) -> None:
         if message is not None:
             answers = parse_answer(message.tool_input(TOOL_NAME), items, self.genres, self.cfg.min_confidence)
         for item in items:

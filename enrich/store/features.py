@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import aiosqlite
 
 from enrich.store.genres import root_clause, scalar
+
+if TYPE_CHECKING:
+    from enrich.analysis.features import Features
 from enrich.store.writer import Op
 
 
@@ -40,7 +43,7 @@ def feature_set_op(version: int, names: Sequence[str]) -> Op:
             " ON CONFLICT (version) DO UPDATE SET names = excluded.names", (version, json.dumps(list(names))))
 
 
-def features_op(track: TrackToAnalyse, version: int, f, now: float) -> Op:
+def features_op(track: TrackToAnalyse, version: int, f: Features, now: float) -> Op:
     """Store one track's features (``f`` is an analysis ``Features``) in the file state analysed."""
     values = dict(
         track_id=track.id, version=version, analyzed_at=now, file_size=track.size, file_mtime_ns=track.mtime_ns,
@@ -86,7 +89,7 @@ def _todo_where(roots: Sequence[str], retry_failed: bool) -> tuple[str, list[Any
     return sql, params
 
 
-def _named(sql: str, params: list[Any], **named) -> tuple[str, dict[str, Any]]:
+def _named(sql: str, params: list[Any], **named: Any) -> tuple[str, dict[str, Any]]:
     """Turn the positional root parameters into named ones so both kinds can mix."""
     values = dict(named)
     for i, p in enumerate(params):

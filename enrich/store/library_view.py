@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from enrich.errors import StoreError
 from enrich.store import identity
@@ -124,7 +125,7 @@ CAMELOT_CODES = {
 }
 
 
-def numbers(text: str | None, n: int, dtype) -> np.ndarray:
+def numbers(text: str | None, n: int, dtype: DTypeLike) -> np.ndarray:
     if n == 0 or text is None:
         return np.zeros(n, dtype=dtype)
     return np.array(text.split(","), dtype=np.float64).astype(dtype)

@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def lock_path(db: Path) -> Path:
 
 
 @contextmanager
-def database_lock(db: Path, command: str):
+def database_lock(db: Path, command: str) -> Iterator[None]:
     """Hold the write lock of ``db`` for the duration of the block."""
     path = lock_path(Path(db))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -97,7 +98,7 @@ async def failed_items(conn: aiosqlite.Connection, run_id: int, limit: int | Non
         return [dict(item=r[0], error=r[1], updated_at=r[2]) for r in await cur.fetchall()]
 
 
-def run_dict(row) -> dict[str, Any]:
+def run_dict(row: Sequence[Any]) -> dict[str, Any]:
     run = dict(zip(RUN_COLUMNS.split(", "), row, strict=False))
     for key in ("args", "counts", "state"):
         run[key] = json.loads(run[key] or "{}")

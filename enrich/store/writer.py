@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -28,6 +28,7 @@ from enrich.errors import StoreError
 log = logging.getLogger(__name__)
 
 Op = tuple[str, Sequence[Any]]  # (sql, params)
+R = TypeVar("R")
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Writer:
         self.task = asyncio.create_task(self.run(), name="enrich-writer")
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     # ------------------------------------------------------------ producers
@@ -94,17 +95,18 @@ class Writer:
             await self.queue.put(group)
             self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
 
-    async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[Any]]) -> Any:
+    async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[R]]) -> R:
         """Run ``fn(conn)`` in its own transaction after what is queued; return its result."""
         self.raise_if_failed()
         item = Call(fn)
         await self.put_special(item)
-        return await item.future
+        result: R = await item.future
+        return result
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int | None:
         """Execute one statement in order with the queue; return ``lastrowid``."""
 
-        async def one(conn):
+        async def one(conn: aiosqlite.Connection) -> int | None:
             cursor = await conn.execute(sql, params)
             return cursor.lastrowid
 
