@@ -14,13 +14,16 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from enrich.errors import AnalysisError
+
+if TYPE_CHECKING:
+    import av
 
 BLOCK_SECONDS = 2.0
 MIN_SECONDS = 3.0  # less than this cannot carry a tempo or a key
@@ -46,7 +49,7 @@ class Audio:
 
     @property
     def seconds(self) -> float:
-        return sum(s.shape[1] for s in self.segments) / self.sr
+        return float(sum(s.shape[1] for s in self.segments) / self.sr)
 
     def mono(self) -> list[np.ndarray]:
         return [s.mean(axis=0, dtype=np.float32) if s.shape[0] > 1 else s[0] for s in self.segments]
@@ -184,19 +187,19 @@ def _check_layout(path: str, native_sr: int, channels: int) -> None:
         raise AnalysisError(path, f"implausible sample rate {native_sr} Hz")
 
 
-def _frame_array(frame) -> np.ndarray:
+def _frame_array(frame: av.AudioFrame) -> np.ndarray:
     """A decoded PyAV frame as float32 (samples, channels)."""
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
     data = data.reshape(-1, channels) if not frame.format.is_planar else data.T
     kind = data.dtype
     if kind == np.int16:
-        return data.astype(np.float32) / 32768.0
+        return np.asarray(data.astype(np.float32) / 32768.0)
     if kind == np.int32:
-        return data.astype(np.float32) / 2147483648.0
+        return np.asarray(data.astype(np.float32) / 2147483648.0)
     if kind == np.uint8:
-        return (data.astype(np.float32) - 128.0) / 128.0
-    return data.astype(np.float32)
+        return np.asarray((data.astype(np.float32) - 128.0) / 128.0)
+    return np.asarray(data.astype(np.float32))
 
 
 def _decode_pyav(path: str, sr: int, plan: dict[str, Any]) -> Audio:

@@ -63,11 +63,11 @@ def block_powers(segment: np.ndarray, sr: int) -> np.ndarray:
             weighted += np.float32(gain) * filtered
     cumulative = np.concatenate([[0.0], np.cumsum(weighted, dtype=np.float64)])
     starts = np.arange(0, segment.shape[1] - block + 1, step)
-    return (cumulative[starts + block] - cumulative[starts]) / block
+    return np.asarray((cumulative[starts + block] - cumulative[starts]) / block)
 
 
-def to_lufs(power):
-    return -0.691 + 10.0 * np.log10(np.maximum(power, 1e-20))
+def to_lufs(power: np.ndarray | float) -> np.ndarray:
+    return np.asarray(-0.691 + 10.0 * np.log10(np.maximum(power, 1e-20)))
 
 
 def integrated_loudness(segments: list[np.ndarray], sr: int) -> float | None:

@@ -26,7 +26,7 @@ def mean_std(values: np.ndarray) -> tuple[float, float]:
 def centroid(spectrum: Spectrum) -> np.ndarray:
     """Magnitude-weighted mean frequency of each voiced frame, Hz."""
     mag = spectrum.magnitude[:, _voiced(spectrum)]
-    return (spectrum.freqs @ mag) / np.maximum(mag.sum(axis=0), EPS)
+    return np.asarray((spectrum.freqs @ mag) / np.maximum(mag.sum(axis=0), EPS))
 
 
 def rolloff(spectrum: Spectrum, share: float = ROLLOFF) -> np.ndarray:
@@ -36,19 +36,19 @@ def rolloff(spectrum: Spectrum, share: float = ROLLOFF) -> np.ndarray:
         return np.zeros(0)
     cumulative = np.cumsum(mag, axis=0)
     index = np.argmax(cumulative >= share * cumulative[-1], axis=0)
-    return spectrum.freqs[index]
+    return np.asarray(spectrum.freqs[index])
 
 
 def flatness(spectrum: Spectrum) -> np.ndarray:
     """Geometric over arithmetic mean of each voiced frame's power: 1 for noise, near 0 for tones."""
     power = np.maximum(spectrum.sampled_power[:, _voiced(spectrum)], EPS)
-    return np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0)
+    return np.asarray(np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0))
 
 
 def mfcc(spectrum: Spectrum, n: int = N_MFCC) -> np.ndarray:
     """Cepstral coefficients (n x voiced frames) of the log-mel bands."""
     log_mel = spectrum.sampled_log_mel[:, _voiced(spectrum)]
-    return dct(log_mel, type=2, axis=0, norm="ortho")[:n]
+    return np.asarray(dct(log_mel, type=2, axis=0, norm="ortho")[:n])
 
 
 def zero_crossing_rates(segments: list[np.ndarray], frame: int, hop: int) -> np.ndarray:

@@ -53,7 +53,7 @@ def autocorrelation(envelopes: list[np.ndarray], max_lag: int) -> np.ndarray:
         weight += n
     if weight == 0 or total[0] <= 0:
         return np.zeros(max_lag + 1)
-    return total / total[0]
+    return np.asarray(total / total[0])
 
 
 def comb_scores(ac: np.ndarray, periods: np.ndarray) -> np.ndarray:

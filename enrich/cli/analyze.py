@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from enrich.cli.listing import item_lines
-from enrich.cli.options import common_options, exit_for, long_options
+from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.cli.progress import clock_text
 from enrich.pipeline.analyze import AnalyzeReport, analyze
 
@@ -66,7 +66,8 @@ def render(data: dict[str, Any]) -> str:
               help="Scan the PATHs for new and changed files first.")
 @common_options
 @long_options
-def command(app, paths, retry_failed, write_tags, scan_first, dry_run, resume, workers):
+def command(app: App, paths: tuple[str, ...], retry_failed: bool, write_tags: bool, scan_first: bool, dry_run: bool,
+            resume: bool, workers: int | None) -> None:
     """Analyse the audio of the tracks under PATHs (default: paths.library from
     the config): tempo, key (also in Camelot notation), loudness (LUFS), energy,
     spectral shape and timbre. Only new and changed tracks, and those analysed

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from enrich.cli.options import common_options
+from enrich.cli.options import App, common_options
 from enrich.net import upkeep
 
 
@@ -49,7 +49,7 @@ def render_clear(data: dict[str, Any]) -> str:
 @click.option("--max-mb", type=click.FloatRange(min=0), help="prune: size budget [default: [http] cache_max_mb].")
 @click.option("--dry-run", is_flag=True, help="prune, clear: report what would be removed; remove nothing.")
 @common_options
-def command(app, action, source, max_mb, dry_run):
+def command(app: App, action: str, source: str | None, max_mb: float | None, dry_run: bool) -> None:
     """The disk HTTP cache of Last.fm, MusicBrainz and Claude replies.
 
     \b

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from enrich.cli.listing import item_lines
-from enrich.cli.options import common_options, exit_for, long_options
+from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.genres.explain import explain_lines
 from enrich.pipeline import genres as pipeline
 
@@ -80,7 +80,8 @@ def render_explain(explanations: list[dict[str, Any]]) -> str:
               help="Show why a track has its genres (TRACK: id, path or 'Artist - Title'); changes nothing.")
 @long_options
 @common_options
-def command(app, paths, offline, write_tags, no_scan, explain_ref, dry_run, resume, workers):
+def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, no_scan: bool, explain_ref: str | None,
+            dry_run: bool, resume: bool, workers: int | None) -> None:
     """Find genres for new, changed and stale tracks under PATHS (default: paths.library)
     from Last.fm, MusicBrainz and (for what they leave open) Claude, and store them.
 

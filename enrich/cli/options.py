@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -49,11 +49,11 @@ class App:
 class ProgressLogHandler(logging.StreamHandler[Any]):
     """Log lines on stderr that do not tear the progress bar."""
 
-    def __init__(self, progress):
+    def __init__(self, progress: Progress) -> None:
         super().__init__(sys.stderr)
         self.progress = progress
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         clear = getattr(self.progress, "clear", None)
         if clear:
             clear()
@@ -76,7 +76,7 @@ def setup_logging(verbosity: int, progress: Progress) -> None:
     root.propagate = False
 
 
-def common_options(fn):
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared options; the command receives ``app`` instead of them."""
 
     @click.option("--db", "db", type=click.Path(dir_okay=False),
@@ -89,7 +89,8 @@ def common_options(fn):
     @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
     @click.option("-q", "--quiet", count=True, help="Only errors on stderr; no progress.")
     @functools.wraps(fn)
-    def wrapper(*args, db, config_file, cache_dir, as_json, verbose, quiet, **kwargs):
+    def wrapper(*args: Any, db: str | None, config_file: str | None, cache_dir: str | None, as_json: bool,
+                verbose: int, quiet: int, **kwargs: Any) -> Any:
         verbosity = -1 if quiet else verbose
         progress = make_progress(verbosity)
         setup_logging(verbosity, progress)
@@ -108,7 +109,7 @@ def common_options(fn):
     return wrapper
 
 
-def long_options(fn):
+def long_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the options of commands that run for long and change things."""
     fn = click.option("--workers", type=click.IntRange(min=0), default=None,
                       help="Worker processes [default: from config; 0 = one per core].")(fn)
@@ -118,7 +119,7 @@ def long_options(fn):
     return fn
 
 
-def fail(exc: EnrichError):
+def fail(exc: EnrichError) -> NoReturn:
     click.echo(f"error: {exc}", err=True)
     sys.exit(exc.exit_code)
 
@@ -126,7 +127,7 @@ def fail(exc: EnrichError):
 def run_async(coro: Awaitable[Any]) -> Any:
     """asyncio.run, with SIGTERM treated like Ctrl-C: cancel, clean up, exit 130."""
 
-    async def guarded():
+    async def guarded() -> Any:
         task = asyncio.current_task()
         assert task is not None  # run by asyncio.run
         loop = asyncio.get_running_loop()

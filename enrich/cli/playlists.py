@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from enrich.cli.options import common_options
+from enrich.cli.options import App, common_options
 from enrich.playlists.build import Request, make_playlists
 from enrich.playlists.ordering import DIRECTIONS
 
@@ -59,7 +59,8 @@ def render(result: dict[str, Any]) -> str:
 @click.option("--name", help="Name of the playlist (and its file) instead of the generated one (not with --auto).")
 @click.option("--dry-run", is_flag=True, help="Print the playlists with per-track score and reasons; write nothing.")
 @common_options
-def command(app, seeds, to, genre, auto, length, minutes, direction, out_dir, name, dry_run):
+def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None, auto: int | None, length: int | None,
+            minutes: float | None, direction: str | None, out_dir: str | None, name: str | None, dry_run: bool) -> None:
     """Build M3U8 playlists from the analysed and tagged library.
 
     \b

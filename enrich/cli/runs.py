@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from enrich.cli.options import common_options
+from enrich.cli.options import App, common_options
 from enrich.runs import history
 
 
@@ -51,7 +51,7 @@ def render_run(run: dict[str, Any]) -> str:
 @click.option("--limit", default=20, show_default=True, help="How many runs to list, newest first.")
 @click.option("--command", "command_name", help="Only runs of this command (scan, genres, ...).")
 @common_options
-def command(app, words, limit, command_name):
+def command(app: App, words: tuple[str, ...], limit: int, command_name: str | None) -> None:
     """List the runs of long commands, newest first; `enrich runs show ID`
     shows one run with its counts and every failed item."""
     if not words:

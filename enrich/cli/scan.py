@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from enrich.cli.listing import item_lines
-from enrich.cli.options import common_options, exit_for, long_options
+from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.pipeline.scan import ScanReport, scan
 
 
@@ -35,7 +35,8 @@ def render(data: dict[str, Any]) -> str:
               help="Follow symbolic links that lead outside the PATHs [default: scan.leave_roots, off].")
 @common_options
 @long_options
-def command(app, paths, leave_roots, dry_run, resume, workers):
+def command(app: App, paths: tuple[str, ...], leave_roots: bool | None, dry_run: bool, resume: bool,
+            workers: int | None) -> None:
     """Read tags and audio properties of the audio files under PATHs (default:
     paths.library from the config) into the database. Only new and changed files
     are read; files gone from disk are marked missing, never deleted."""

@@ -227,7 +227,8 @@ def raw_fields(tags: Any) -> dict[str, list[str]]:
     if isinstance(tags, ASFTags):
         return asf_fields(tags)
     if isinstance(tags, APEv2):
-        pairs = ((k, list(v)) for k, v in tags.items() if getattr(v, "kind", 0) == 0)  # text values only
+        ape: Any = tags  # mutagen's tag mappings are not annotated
+        pairs = ((k, list(v)) for k, v in ape.items() if getattr(v, "kind", 0) == 0)  # text values only
         return keyed_fields(pairs)
     if isinstance(tags, list):  # Vorbis comments: a list of (key, value)
         return keyed_fields((k, [v]) for k, v in tags)
@@ -249,7 +250,8 @@ def keyed_fields(pairs: Iterable[tuple[str, list[Any]]]) -> dict[str, list[str]]
 
 def id3_fields(tags: ID3) -> dict[str, list[str]]:
     raw: dict[str, list[str]] = {}
-    for frame in tags.values():
+    frames: Any = tags  # mutagen's tag mappings are not annotated
+    for frame in frames.values():
         fid = frame.FrameID
         latin1 = getattr(frame, "encoding", None) == Encoding.LATIN1
         fix = repair_latin1 if latin1 else str
@@ -267,7 +269,8 @@ def id3_fields(tags: ID3) -> dict[str, list[str]]:
 
 def mp4_fields(tags: MP4Tags) -> dict[str, list[str]]:
     raw: dict[str, list[str]] = {}
-    for atom, values in tags.items():
+    atoms: Any = tags  # mutagen's tag mappings are not annotated
+    for atom, values in atoms.items():
         if atom in MP4_ATOMS:
             add(raw, MP4_ATOMS[atom], (v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in values))
         elif atom in ("trkn", "disk"):
@@ -281,7 +284,8 @@ def mp4_fields(tags: MP4Tags) -> dict[str, list[str]]:
 
 def asf_fields(tags: ASFTags) -> dict[str, list[str]]:
     raw: dict[str, list[str]] = {}
-    for key, values in tags.items():
+    attributes: Any = tags  # mutagen's tag mappings are not annotated
+    for key, values in attributes.items():
         name = ASF_KEYS.get(key)
         if name:
             add(raw, name, (getattr(v, "value", v) for v in values))
@@ -313,10 +317,10 @@ def audio_properties(audio: Any) -> dict[str, Any]:
     elif kind == "MP3" and getattr(info, "layer", 3) != 3:
         codec = f"mp{info.layer}"
 
-    def number(name: str, cast):
-        value = getattr(info, name, None)
+    def number(name: str, cast: type[int] | type[float]) -> int | float | None:
+        raw: Any = getattr(info, name, None)
         try:
-            value = cast(value)
+            value = cast(raw)
         except (TypeError, ValueError, OverflowError):
             return None
         return value if value is not None and (cast is int or math.isfinite(value)) else None

@@ -51,7 +51,7 @@ def window_cap(rules: Rules, length: int) -> int:
 
 def base_mask(view: LibraryView, total: np.ndarray) -> np.ndarray:
     """Tracks that can ever join: comparable and not known to be missing."""
-    return np.isfinite(total) & ~view.missing
+    return np.asarray(np.isfinite(total) & ~view.missing)
 
 
 def rule_mask(view: LibraryView, genre: np.ndarray, rules: Rules) -> np.ndarray:

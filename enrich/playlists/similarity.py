@@ -159,7 +159,7 @@ class Scores:
 
 def genre_similarity(view: LibraryView, profile: np.ndarray) -> np.ndarray:
     padded = np.append(profile.astype(np.float32), np.float32(0.0))  # slot -1 -> 0
-    return (padded[view.genre_ids] * view.genre_weights).max(axis=1)
+    return np.asarray((padded[view.genre_ids] * view.genre_weights).max(axis=1))
 
 
 def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: PlaylistsConfig) -> Scores:
