@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from enrich.errors import ConfigError
 from enrich.genres.consensus import Settings
 from enrich.genres.policy import MODES, REASONS, ClassifierPolicy
+
+if TYPE_CHECKING:
+    from enrich.config import Config
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,12 @@ CHOICES = {
 }
 
 
-def genres_config(config) -> GenresConfig:
+def genres_config(config: Config) -> GenresConfig:
     """Read and check [genres]; every mistake names the key and what is allowed."""
     cfg: GenresConfig = config.section("genres", GenresConfig)
-    origin = lambda key: config.origins.get(f"genres.{key}", "config")  # noqa: E731
-
-    def bad(key, value, allowed):
-        raise ConfigError(f"{origin(key)}: 'genres.{key}' = {value!r} is not allowed; expected {allowed}")
+    def bad(key: str, value: object, allowed: str) -> NoReturn:
+        origin = config.origins.get(f"genres.{key}", "config")
+        raise ConfigError(f"{origin}: 'genres.{key}' = {value!r} is not allowed; expected {allowed}")
 
     for key, allowed in CHOICES.items():
         if getattr(cfg, key) not in allowed:

@@ -6,9 +6,11 @@ import enum
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from enrich.errors import BadReply
+
+P = TypeVar("P")  # what a parser makes of a reply
 
 # Reply headers worth keeping in the cache and in a Reply.
 KEPT_HEADERS = ("content-type", "location", "retry-after", "retry-after-ms", "x-should-retry")
@@ -28,13 +30,14 @@ class Reply:
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
     _memo: tuple[Any, ...] = field(default=(None, None), repr=False, compare=False)  # (parse fn, its result)
 
-    def parsed(self, parse: Callable[[Reply], Any]) -> Any:
+    def parsed(self, parse: Callable[[Reply], P]) -> P:
         """``parse(self)``, computed once per parse function (checked() already ran it)."""
         fn, value = self._memo
         if fn is not parse:
             value = parse(self)
             self._memo = (parse, value)
-        return value
+        result: P = value
+        return result
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")

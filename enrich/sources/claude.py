@@ -13,11 +13,14 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import BadReply, SourceError
 from enrich.net.policy import retry_after
 from enrich.net.reply import Kind, Reply, Verdict, checked
+
+if TYPE_CHECKING:
+    from enrich.net.client import Client
 
 SOURCE = "claude"
 MESSAGES = "/v1/messages"
@@ -53,7 +56,8 @@ class Message:
     def tool_input(self, name: str | None = None) -> dict[str, Any] | None:
         for use in self.tool_uses:
             if name is None or use["name"] == name:
-                return use["input"]
+                found: dict[str, Any] | None = use["input"]
+                return found
         return None
 
 
@@ -225,22 +229,24 @@ def cost(usage: Usage, options: Mapping[str, Any], *, batch: bool = False) -> fl
                + usage.output_tokens * options.get("output_price_per_mtok", 0.0)
                + usage.cache_creation_input_tokens * options.get("cache_write_price_per_mtok", 0.0)
                + usage.cache_read_input_tokens * options.get("cache_read_price_per_mtok", 0.0)) * per
-    return dollars * (options.get("batch_price_factor", 0.5) if batch else 1.0)
+    return float(dollars * (options.get("batch_price_factor", 0.5) if batch else 1.0))
 
 
 # ---------------------------------------------------------------- calls
 
 
-def headers(client) -> dict[str, Any]:
+def headers(client: Client) -> dict[str, Any]:
     version = client.source_config(SOURCE).options.get("anthropic_version", DEFAULT_VERSION)
     return {"anthropic-version": version}
 
 
-async def create_message(client, body: dict[str, Any], *, cache_key: str | None = None, cache: bool = True,
+async def create_message(client: Client, body: dict[str, Any], *, cache_key: str | None = None, cache: bool = True,
                          what: str = "message") -> Message:
     """POST /v1/messages. Successful replies are cached under ``cache_key`` (or
     method + URL + body hash); errors never are. ``cache=False`` skips the cache."""
-    parse = lambda r: parse_message(r.json())  # noqa: E731
+    def parse(r: Reply) -> Message:
+        return parse_message(r.json())
+
     reply = await client.fetch(SOURCE, MESSAGES, method="POST", json=body, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what,
                                cache=cache, cache_key=cache_key)
@@ -248,12 +254,14 @@ async def create_message(client, body: dict[str, Any], *, cache_key: str | None 
     return dataclasses.replace(message, from_cache=True) if reply.from_cache else message
 
 
-async def create_batch(client, requests: list[dict[str, Any]], *, what: str = "batch") -> str:
+async def create_batch(client: Client, requests: list[dict[str, Any]], *, what: str = "batch") -> str:
     """POST /v1/messages/batches with [{custom_id, params}]; returns the batch id."""
     for r in requests:
         if not isinstance(r, dict) or "custom_id" not in r or "params" not in r:
             raise SourceError(SOURCE, "each batch request needs custom_id and params", what=what)
-    parse = lambda r: parse_batch(r.json())  # noqa: E731
+    def parse(r: Reply) -> Batch:
+        return parse_batch(r.json())
+
     reply = await client.fetch(SOURCE, BATCHES, method="POST", json={"requests": requests}, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what, cache=False)
     return reply.parsed(parse).id
@@ -266,19 +274,23 @@ def classify_batch_lookup(reply: Reply) -> Verdict:
     return classify(reply)
 
 
-async def get_batch(client, batch_id: str) -> Batch:
+async def get_batch(client: Client, batch_id: str) -> Batch:
     """The batch's state; NotFound when it no longer exists."""
-    parse = lambda r: parse_batch(r.json())  # noqa: E731
+    def parse(r: Reply) -> Batch:
+        return parse_batch(r.json())
+
     reply = await client.fetch(SOURCE, f"{BATCHES}/{batch_id}", headers=headers(client), key_header="x-api-key",
                                classify=checked(classify_batch_lookup, parse), what=f"batch {batch_id}", cache=False)
     return reply.parsed(parse)
 
 
-async def batch_results(client, batch: Batch) -> list[dict[str, Any]]:
+async def batch_results(client: Client, batch: Batch) -> list[dict[str, Any]]:
     """The results of an ended batch, in whatever order they come."""
     if not batch.ended or not batch.results_url:
         raise SourceError(SOURCE, f"batch is {batch.processing_status}, results not ready", what=f"batch {batch.id}")
-    parse = lambda r: parse_results(r.text())  # noqa: E731
+    def parse(r: Reply) -> list[dict[str, Any]]:
+        return parse_results(r.text())
+
     reply = await client.fetch(SOURCE, batch.results_url, headers=headers(client), key_header="x-api-key",
                                classify=checked(classify, parse), what=f"batch {batch.id} results", cache=False)
     return reply.parsed(parse)

@@ -8,12 +8,16 @@ error 6 or as a stub with no tags.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import BadReply, NotFound, SourceError, SourceUnavailable
 from enrich.net.policy import http_verdict
-from enrich.net.reply import Kind, Reply, Verdict, checked, snippet
+from enrich.net.reply import Kind, P, Reply, Verdict, checked, snippet
+
+if TYPE_CHECKING:
+    from enrich.net.client import Client
 
 SOURCE = "lastfm"
 PATH = "/2.0/"
@@ -247,10 +251,10 @@ def parse(method: str, body: Any, what: str = "") -> Any:
 # ---------------------------------------------------------------- calls
 
 
-async def call(client, method: str, what: str, parse_fn, **params) -> Any:
+async def call(client: Client, method: str, what: str, parse_fn: Callable[[Any], P], **params: Any) -> P:
     """One API call through the shared client; the key is added by the client."""
     query = {"method": method, "format": "json", **{k: v for k, v in params.items() if v is not None}}
-    def parse(reply):
+    def parse(reply: Reply) -> P:
         return parse_fn(reply.json(what))
 
     reply = await client.fetch(SOURCE, PATH, params=query, key_param="api_key",
@@ -258,18 +262,18 @@ async def call(client, method: str, what: str, parse_fn, **params) -> Any:
     return reply.parsed(parse)
 
 
-async def track_top_tags(client, artist: str, track: str, *, mbid: str | None = None) -> TagList:
+async def track_top_tags(client: Client, artist: str, track: str, *, mbid: str | None = None) -> TagList:
     what = f"track {artist} - {track}"
     return await call(client, "track.getTopTags", what, lambda b: parse_tags(b, artist, track=track),
                       artist=artist, track=track, mbid=mbid, autocorrect=1)
 
 
-async def artist_top_tags(client, artist: str, *, mbid: str | None = None) -> TagList:
+async def artist_top_tags(client: Client, artist: str, *, mbid: str | None = None) -> TagList:
     return await call(client, "artist.getTopTags", f"artist {artist}", lambda b: parse_tags(b, artist),
                       artist=artist, mbid=mbid, autocorrect=1)
 
 
-async def album_top_tags(client, artist: str, album: str, *, mbid: str | None = None) -> TagList:
+async def album_top_tags(client: Client, artist: str, album: str, *, mbid: str | None = None) -> TagList:
     what = f"album {artist} - {album}"
     return await call(client, "album.getTopTags", what, lambda b: parse_tags(b, artist, album=album),
                       artist=artist, album=album, mbid=mbid, autocorrect=1)

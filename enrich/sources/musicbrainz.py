@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import BadReply, SourceError
 from enrich.net.policy import http_verdict
 from enrich.net.reply import Kind, Reply, Verdict, checked, snippet
+
+if TYPE_CHECKING:
+    from enrich.net.client import Client
 
 SOURCE = "musicbrainz"
 ENTITIES = ("artist", "recording", "release", "release-group", "work", "label")
@@ -132,7 +135,7 @@ def artist_query(names: Iterable[str]) -> str:
 # ---------------------------------------------------------------- calls
 
 
-async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres", "tags")) -> dict[str, Any]:
+async def lookup(client: Client, entity: str, mbid: str, inc: Iterable[str] = ("genres", "tags")) -> dict[str, Any]:
     """Look an entity up by MBID, following merged-id redirects; keyed by the id asked."""
     what = f"{entity} {mbid}"
     if entity not in ENTITIES:
@@ -143,7 +146,7 @@ async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres",
     params = {"fmt": "json"}
     if inc:
         params["inc"] = "+".join(inc)
-    def parse(reply):
+    def parse(reply: Reply) -> dict[str, Any]:
         return parse_lookup(reply.json(what), mbid)
 
     reply = await client.fetch(SOURCE, f"/ws/2/{entity}/{mbid}", params=params,
@@ -151,7 +154,7 @@ async def lookup(client, entity: str, mbid: str, inc: Iterable[str] = ("genres",
     return reply.parsed(parse)
 
 
-async def search_artists(client, names: list[str], limit: int = 25) -> list[dict[str, Any]]:
+async def search_artists(client: Client, names: list[str], limit: int = 25) -> list[dict[str, Any]]:
     """Search several artist names with one OR query; results ranked by score,
     to be matched back to the names by the caller (never by position)."""
     query = artist_query(names)
@@ -159,7 +162,7 @@ async def search_artists(client, names: list[str], limit: int = 25) -> list[dict
     if not query:
         raise SourceError(SOURCE, "blank search", what=what)
     limit = max(1, min(100, int(limit)))
-    def parse(reply):
+    def parse(reply: Reply) -> list[dict[str, Any]]:
         return parse_search(reply.json(what), "artist")
 
     reply = await client.fetch(SOURCE, "/ws/2/artist", params={"query": query, "limit": limit, "fmt": "json"},
