@@ -32,7 +32,8 @@ def stored_rows(db) -> list[dict]:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:
-        return [{k: r[k] for k in r if k != "scanned_at"} for r in conn.execute("SELECT * FROM tracks ORDER BY id")]
+        rows = conn.execute("SELECT * FROM tracks ORDER BY id")
+        return [{k: v for k, v in dict(r).items() if k != "scanned_at"} for r in rows]
     finally:
         conn.close()
 
