@@ -40,9 +40,9 @@ def classify(app_id: int, tables: set[str], migrations: set[tuple[int, str]]) ->
         return Kind.FOREIGN
     if not tables:
         return Kind.EMPTY
-    if "schema_migrations" in tables:
-        if FIRST_MIGRATION in migrations or (not migrations and tables == {"schema_migrations"}):
-            return Kind.UNMARKED
+    started = FIRST_MIGRATION in migrations or (not migrations and tables == {"schema_migrations"})
+    if "schema_migrations" in tables and started:
+        return Kind.UNMARKED
     return Kind.FOREIGN
 
 

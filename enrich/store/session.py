@@ -12,7 +12,6 @@ from pathlib import Path
 import aiosqlite
 
 from enrich.config import Config
-from enrich.errors import StoreError
 from enrich.store import identity
 from enrich.store.db import open_db
 from enrich.store.lock import database_lock
