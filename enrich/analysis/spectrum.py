@@ -9,25 +9,27 @@ features (the onset envelope) never run across the seam between two windows.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 N_FFT = 2048
 HOP = 512
 N_MELS = 64
+T = TypeVar("T")
 EPS = 1e-10
 ONSET_COMPRESSION = 100.0
 SUMMARY_STEP = 2
 
 
-def hz_to_mel(f):
-    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
+def hz_to_mel(f: float | np.ndarray) -> np.ndarray:
+    return np.asarray(2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0))
 
 
-def mel_to_hz(m):
-    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+def mel_to_hz(m: float | np.ndarray) -> np.ndarray:
+    return np.asarray(700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0))
 
 
 @functools.lru_cache(maxsize=8)
@@ -45,7 +47,7 @@ def mel_basis(sr: int, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def sparse_operator(kind: str, sr: int):
+def sparse_operator(kind: str, sr: int) -> Any:  # a scipy sparse matrix (scipy is not annotated)
     """The mel basis as a sparse matrix: each band touches few bins,
     so this is ~30x less work than the dense product."""
     from scipy import sparse
@@ -104,10 +106,11 @@ class Spectrum:
     def freqs(self) -> np.ndarray:
         return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr).astype(np.float32)
 
-    def _cached(self, name, make):
+    def _cached(self, name: str, make: Callable[[], T]) -> T:
         if name not in self._cache:
             self._cache[name] = make()
-        return self._cache[name]
+        value: T = self._cache[name]
+        return value
 
     # Summary statistics (spectral shape, timbre) read every SUMMARY_STEP-th
     # frame: a mean and a spread over thousands of frames do not need them all.
@@ -122,7 +125,7 @@ class Spectrum:
     @property
     def magnitude(self) -> np.ndarray:
         """Magnitude of the sampled frames."""
-        return self._cached("magnitude", lambda: np.sqrt(self.sampled_power))
+        return self._cached("magnitude", lambda: np.asarray(np.sqrt(self.sampled_power)))
 
     @property
     def mel(self) -> np.ndarray:
@@ -131,15 +134,15 @@ class Spectrum:
     @property
     def log_mel(self) -> np.ndarray:
         """Mel power in dB, floored 80 dB below the loudest cell."""
-        def make():
+        def make() -> np.ndarray:
             db = 10.0 * np.log10(np.maximum(self.mel, EPS))
-            return np.maximum(db, db.max() - 80.0)
+            return np.asarray(np.maximum(db, db.max() - 80.0))
         return self._cached("log_mel", make)
 
     @property
     def frame_energy(self) -> np.ndarray:
         """Energy of the sampled frames."""
-        return self._cached("frame_energy", lambda: self.sampled_power.sum(axis=0))
+        return self._cached("frame_energy", lambda: np.asarray(self.sampled_power.sum(axis=0)))
 
     def onset_envelopes(self) -> list[np.ndarray]:
         """Spectral flux of the compressed mel bands, one envelope per window.
@@ -147,7 +150,7 @@ class Spectrum:
         The compression is log(1 + 100 x), not decibels: dB would make a soft
         off-beat hat rise as far out of silence as a kick, and double the tempo.
         """
-        def make():
+        def make() -> list[np.ndarray]:
             out = []
             peak = float(self.mel.max()) or 1.0
             compressed = np.log1p(ONSET_COMPRESSION / peak * self.mel)

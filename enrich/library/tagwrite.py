@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from mutagen.apev2 import APEv2File
 from mutagen.asf import ASF
 from mutagen.dsf import DSF
 from mutagen.flac import FLAC
-from mutagen.id3 import ID3, TBPM, TCON, TKEY, ID3FileType
+from mutagen.id3 import TBPM, TCON, TKEY, ID3FileType
 from mutagen.mp4 import MP4, MP4FreeForm
 from mutagen.ogg import OggFileType
 from mutagen.wave import WAVE
@@ -35,31 +35,35 @@ from enrich.errors import FileError
 MP4_KEY = "----:com.apple.iTunes:initialkey"
 
 
-def remove(tags, key: str) -> None:
+# mutagen's tag objects and frame classes are not annotated: they are Any here.
+Writer = Callable[[Any, "Sequence[str] | None", "float | None", "str | None"], None]
+
+
+def remove(tags: Any, key: str) -> None:
     if key in tags:
         del tags[key]
 
 
-def _id3_tags(audio) -> ID3:
+def _id3_tags(audio: Any) -> Any:
     if audio.tags is None:
         audio.add_tags()
     return audio.tags
 
 
-def write_id3(audio, genres, bpm, key) -> None:
+def write_id3(audio: Any, genres: Sequence[str] | None, bpm: float | None, key: str | None) -> None:
     tags = _id3_tags(audio)
     if genres is not None:
         tags.delall("TCON")
         if genres:
-            tags.add(TCON(encoding=3, text=list(genres)))
+            tags.add(TCON(encoding=3, text=list(genres)))  # type: ignore[no-untyped-call]
     if bpm is not None:
-        tags.setall("TBPM", [TBPM(encoding=3, text=[str(round(bpm))])])
+        tags.setall("TBPM", [TBPM(encoding=3, text=[str(round(bpm))])])  # type: ignore[no-untyped-call]
     if key is not None:
-        tags.setall("TKEY", [TKEY(encoding=3, text=[key])])
+        tags.setall("TKEY", [TKEY(encoding=3, text=[key])])  # type: ignore[no-untyped-call]
     audio.save(v2_version=4)
 
 
-def write_vorbis(audio, genres, bpm, key) -> None:
+def write_vorbis(audio: Any, genres: Sequence[str] | None, bpm: float | None, key: str | None) -> None:
     if audio.tags is None:
         audio.add_tags()
     if genres is not None:
@@ -74,7 +78,7 @@ def write_vorbis(audio, genres, bpm, key) -> None:
     audio.save()
 
 
-def write_mp4(audio, genres, bpm, key) -> None:
+def write_mp4(audio: Any, genres: Sequence[str] | None, bpm: float | None, key: str | None) -> None:
     if audio.tags is None:
         audio.add_tags()
     if genres is not None:
@@ -85,11 +89,11 @@ def write_mp4(audio, genres, bpm, key) -> None:
     if bpm is not None:
         audio.tags["tmpo"] = [round(bpm)]
     if key is not None:
-        audio.tags[MP4_KEY] = [MP4FreeForm(key.encode("utf-8"))]
+        audio.tags[MP4_KEY] = [MP4FreeForm(key.encode("utf-8"))]  # type: ignore[no-untyped-call]
     audio.save()
 
 
-def write_asf(audio, genres, bpm, key) -> None:
+def write_asf(audio: Any, genres: Sequence[str] | None, bpm: float | None, key: str | None) -> None:
     if genres is not None:
         remove(audio.tags, "WM/Genre")
         if genres:
@@ -101,7 +105,7 @@ def write_asf(audio, genres, bpm, key) -> None:
     audio.save()
 
 
-def write_ape(audio, genres, bpm, key) -> None:
+def write_ape(audio: Any, genres: Sequence[str] | None, bpm: float | None, key: str | None) -> None:
     if audio.tags is None:
         audio.add_tags()
     if genres is not None:
@@ -115,7 +119,7 @@ def write_ape(audio, genres, bpm, key) -> None:
     audio.save()
 
 
-def writer_for(audio):
+def writer_for(audio: Any) -> Writer | None:
     if isinstance(audio, MP4):
         return write_mp4
     if isinstance(audio, (FLAC, OggFileType)):
@@ -136,7 +140,7 @@ def read_back(path: str) -> dict[str, Any]:
     if tags is None:
         return {"genres": [], "bpm": None, "key": None}
 
-    def first(values):
+    def first(values: Sequence[Any]) -> str | None:
         return str(values[0]) if values else None
 
     if isinstance(audio, MP4):
@@ -158,7 +162,8 @@ def read_back(path: str) -> dict[str, Any]:
             "key": first(tags["TKEY"].text) if "TKEY" in tags else None}
 
 
-def write_tags(path, genres: Sequence[str] | None = None, bpm: float | None = None, key: str | None = None) -> None:
+def write_tags(path: str | os.PathLike[str], genres: Sequence[str] | None = None, bpm: float | None = None,
+               key: str | None = None) -> None:
     """Write what is given (None leaves a field alone; genres=[] removes them) into ``path``.
 
     Raises FileError naming the file when it cannot be written; the file is then unchanged.

@@ -22,10 +22,12 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
 
 from enrich.config import Config, config_dir
 from enrich.errors import FileError, UsageError
@@ -46,8 +48,14 @@ from enrich.sources.limits import capped_names
 from enrich.store import genres as store
 from enrich.store.db import has_tables
 from enrich.store.session import reading, writing
+from enrich.store.writer import Writer
+
+if TYPE_CHECKING:
+    from enrich.net.client import Client, Clock
 
 log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[None]]
+SaveBatch = Callable[[dict[str, Any] | None], Awaitable[None]]  # checkpoints a Claude batch's id
 DAY = 86400.0
 FAILED_LISTED = 1000
 
@@ -103,9 +111,10 @@ def basis(vocab_dir: Path | None, cfg: GenresConfig, model: str) -> str:
 class Enricher:
     """One run's work over the chosen tracks; ``sink`` stores or records results."""
 
-    def __init__(self, client, vocab: Vocabulary, cfg: GenresConfig, report: GenresReport, progress: Progress,
-                 sink, clock: Callable[[], float], saved_batch: dict[str, Any] | None = None, save_batch=None,
-                 cached_answers: dict[str, Any] | None = None, dry_run: bool = False, sleep=asyncio.sleep):
+    def __init__(self, client: Client, vocab: Vocabulary, cfg: GenresConfig, report: GenresReport, progress: Progress,
+                 sink: Sink, clock: Callable[[], float], saved_batch: dict[str, Any] | None = None,
+                 save_batch: SaveBatch | None = None, cached_answers: dict[str, Any] | None = None,
+                 dry_run: bool = False, sleep: Sleep = asyncio.sleep):
         self.client, self.vocab, self.cfg, self.report = client, vocab, cfg, report
         self.progress, self.sink, self.clock = progress, sink, clock
         self.settings = cfg.consensus()
@@ -128,7 +137,7 @@ class Enricher:
                                       saved_batch=self.saved_batch, save_batch=self.save_batch, sleep=self.sleep)
             self.lane = lane
 
-            async def one(track):
+            async def one(track: store.TrackToDo) -> None:
                 try:
                     await self.track(track)
                 except Exception as exc:  # one odd track must not stop the run
@@ -177,13 +186,14 @@ class Enricher:
         else:
             lane.submit(item)
 
-    async def answered(self, ref: int, answer, error: str | None, cached: bool = False) -> None:
+    async def answered(self, ref: int, answer: list[tuple[str, float]] | None, error: str | None,
+                       cached: bool = False) -> None:
         entry = self.waiting.pop(ref, None)
         if entry is None:
             return
         track, votes, reason, key, level = entry
-        if error is not None:
-            await self.sink.failed(track, error)
+        if error is not None or answer is None:
+            await self.sink.failed(track, error or "claude: no answer for this track")
             return
         now = self.clock()
         # The classifier joins the others at the level that decided, rather than outvoting them from above.
@@ -196,11 +206,13 @@ class Enricher:
 class StoreSink:
     """Results into the database, each with its checkpoint in one group."""
 
-    def __init__(self, writer, run: Run, report: GenresReport, old: dict[int, list[str]], progress: Progress, clock):
+    def __init__(self, writer: Writer, run: Run, report: GenresReport, old: dict[int, list[str]], progress: Progress,
+                 clock: Callable[[], float]):
         self.writer, self.run, self.report, self.old = writer, run, report, old
         self.progress, self.clock = progress, clock
 
-    async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
+    async def done(self, track: store.TrackToDo, outcome: Outcome, reason: str | None,
+                   classified: tuple[str, list[tuple[str, float]]] | None = None) -> None:
         now = self.clock()
         ops = store.result_ops(track.id, track.fingerprint, outcome.genres,
                                [asdict(d) for d in outcome.dropped], reason, now)
@@ -211,7 +223,7 @@ class StoreSink:
         note(self.report, track, outcome, self.old)
         self.progress.advance()
 
-    async def failed(self, track, error: str) -> None:
+    async def failed(self, track: store.TrackToDo, error: str) -> None:
         await self.writer.put_group([self.run.failed(str(track.id), error)])
         self.report.fail(track.path, error)
         self.progress.advance()
@@ -223,16 +235,21 @@ class DrySink:
     def __init__(self, report: GenresReport, old: dict[int, list[str]], progress: Progress):
         self.report, self.old, self.progress = report, old, progress
 
-    async def done(self, track, outcome: Outcome, reason, classified=None) -> None:
+    async def done(self, track: store.TrackToDo, outcome: Outcome, reason: str | None,
+                   classified: tuple[str, list[tuple[str, float]]] | None = None) -> None:
         note(self.report, track, outcome, self.old, always=True)
         self.progress.advance()
 
-    async def failed(self, track, error: str) -> None:
+    async def failed(self, track: store.TrackToDo, error: str) -> None:
         self.report.fail(track.path, error)
         self.progress.advance()
 
 
-def note(report: GenresReport, track, outcome: Outcome, old: dict[int, list[str]], always: bool = False) -> None:
+Sink = StoreSink | DrySink
+
+
+def note(report: GenresReport, track: store.TrackToDo, outcome: Outcome, old: dict[int, list[str]],
+         always: bool = False) -> None:
     new = [g.genre for g in outcome.genres]
     before = old.get(track.id, [])
     report.enriched += bool(new)
@@ -256,8 +273,8 @@ async def genres(
     workers: int | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
-    net_clock=None,
-    sleep=asyncio.sleep,
+    net_clock: Clock | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> GenresReport:
     """Find genres for the tracks under ``paths`` (see the module docstring)."""
     progress = progress or NoProgress()
@@ -306,7 +323,7 @@ async def genres(
                 old = await store.stored_genres(conn, [t.id for t in todo])
                 cached = await store.classifications(conn, classification_keys(todo, model))
 
-                async def save_batch(state):
+                async def save_batch(state: dict[str, Any] | None) -> None:
                     await writer.put_group([run.save_state(claude_batch=state)])
                     await writer.flush()
 
@@ -323,13 +340,13 @@ async def genres(
     return report
 
 
-async def tracks_to_enrich(conn, roots: Sequence[str], fingerprint_basis: str,
+async def tracks_to_enrich(conn: aiosqlite.Connection, roots: Sequence[str], fingerprint_basis: str,
                            stale: dict[str, float]) -> list[store.TrackToDo]:
     """The tracks to work on, their names cut to what the sources are sent (enrich.sources.limits)."""
     return [capped_names(t) for t in await store.tracks_to_enrich(conn, roots, fingerprint_basis, **stale)]
 
 
-def classification_keys(todo, model: str) -> list[str]:
+def classification_keys(todo: Sequence[store.TrackToDo], model: str) -> list[str]:
     return [item_key(Item(t.id, first_artist(t.artist) or first_artist(t.album_artist), t.title or "", t.album or ""),
                      model) for t in todo]
 
@@ -345,8 +362,11 @@ async def explain(config: Config, ref: str) -> list[dict[str, Any]]:
         return [await store.explanation(conn, track) for track in found]
 
 
-async def enrich(config, todo, vocab, cfg, report, progress, sink, clock, offline, net_clock, sleep, *,
-                 dry_run=False, saved_batch=None, save_batch=None, cached=None) -> None:
+async def enrich(config: Config, todo: list[store.TrackToDo], vocab: Vocabulary, cfg: GenresConfig,
+                 report: GenresReport,
+                 progress: Progress, sink: Sink, clock: Callable[[], float], offline: bool, net_clock: Clock | None,
+                 sleep: Sleep, *, dry_run: bool = False, saved_batch: dict[str, Any] | None = None,
+                 save_batch: SaveBatch | None = None, cached: dict[str, Any] | None = None) -> None:
     async with open_client(config, offline=offline, clock=net_clock) as client:
         progress.start("genres", len(todo))
         enricher = Enricher(client, vocab, cfg, report, progress, sink, clock, saved_batch, save_batch,
@@ -363,13 +383,14 @@ async def enrich(config, todo, vocab, cfg, report, progress, sink, clock, offlin
             report.claude = {"skipped": client.why_unavailable("claude")}
 
 
-async def write_back(conn, writer, roots, report: GenresReport, progress: Progress) -> None:
+async def write_back(conn: aiosqlite.Connection, writer: Writer, roots: Sequence[str], report: GenresReport,
+                     progress: Progress) -> None:
     """Write stored genres into files that do not hold them yet (safe writer, in threads)."""
     todo = await store.tags_to_write(conn, roots)
     progress.start("writing tags", len(todo))
     slots = asyncio.Semaphore(4)
 
-    async def one(track_id, path, path_bytes, genres_list):
+    async def one(track_id: int, path: str, path_bytes: bytes | None, genres_list: list[str]) -> None:
         # The stored path shows bytes that are not UTF-8 as \xNN; the raw bytes open the file.
         real = os.fsdecode(path_bytes) if path_bytes else path
         async with slots:

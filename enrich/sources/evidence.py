@@ -13,15 +13,22 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enrich.errors import NotFound, SourceError
 from enrich.genres.votes import Vote, from_tags
 from enrich.sources import lastfm, musicbrainz
 from enrich.sources.artist_match import ArtistMatch, match_artists
 from enrich.sources.limits import MAX_SEARCH_QUERY
+
+if TYPE_CHECKING:
+    from enrich.genres.settings import GenresConfig
+    from enrich.net.client import Client
+    from enrich.store.genres import TrackToDo
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]  # the run's task group's create_task
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,7 @@ def usable_mbid(text: str | None) -> str | None:
 class SearchBatcher:
     """Collects artist names and searches them several per request."""
 
-    def __init__(self, client, spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]], size: int, min_score: int,
+    def __init__(self, client: Client, spawn: Spawn, size: int, min_score: int,
                  linger: float = 0.05):
         self.client, self.spawn, self.size, self.min_score, self.linger = client, spawn, size, min_score, linger
         self.pending: list[tuple[str, asyncio.Future[Any]]] = []
@@ -109,7 +116,7 @@ class SearchBatcher:
 class Evidence:
     """Votes for tracks; shared per-artist and per-album answers within a run."""
 
-    def __init__(self, client, settings, spawn, clock: Callable[[], float] = time.time):
+    def __init__(self, client: Client, settings: GenresConfig, spawn: Spawn, clock: Callable[[], float] = time.time):
         self.client = client
         self.cfg = settings
         self.clock = clock
@@ -130,7 +137,7 @@ class Evidence:
         return self.memo[key]
 
     @staticmethod
-    async def outcome(make: Callable[[], Awaitable[Any]]):
+    async def outcome(make: Callable[[], Awaitable[list[Vote]]]) -> list[Vote] | SourceError:
         """The votes, or the SourceError instead of raising it (a shared task must not fail its group)."""
         try:
             return await make()
@@ -140,7 +147,8 @@ class Evidence:
             log.exception("genres: unexpected error in a shared answer")
             return SourceError("genres", f"unexpected error: {exc!r}"[:300])
 
-    async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable[Any]], key=None):
+    async def ask(self, gathered: Gathered, source: str, level: str, make: Callable[[], Awaitable[list[Vote]]],
+                  key: tuple[str, ...] | None = None) -> list[Vote] | None:
         """Await one answer; votes go into ``gathered``, failures into its errors."""
         result = await asyncio.shield(self.once(key, make)) if key else await self.outcome(make)
         if isinstance(result, NotFound):
@@ -153,15 +161,15 @@ class Evidence:
 
     # ------------------------------------------------------------ Last.fm
 
-    async def lastfm_track(self, artist, title):
+    async def lastfm_track(self, artist: str, title: str) -> list[Vote]:
         result = await lastfm.track_top_tags(self.client, artist, title)
         return from_tags("lastfm", "track", result.tags, self.clock())
 
-    async def lastfm_album(self, artist, album):
+    async def lastfm_album(self, artist: str, album: str) -> list[Vote]:
         result = await lastfm.album_top_tags(self.client, artist, album)
         return from_tags("lastfm", "album", result.tags, self.clock())
 
-    async def lastfm_artist(self, artist):
+    async def lastfm_artist(self, artist: str) -> list[Vote]:
         result = await lastfm.artist_top_tags(self.client, artist)
         return from_tags("lastfm", "artist", result.tags, self.clock())
 
@@ -174,19 +182,19 @@ class Evidence:
             return from_tags("musicbrainz", level, found["genres"], now)
         return from_tags("musicbrainz_tags", level, found["tags"], now)
 
-    async def mb_lookup(self, entity, level, mbid):
+    async def mb_lookup(self, entity: str, level: str, mbid: str) -> list[Vote]:
         return self.mb_votes(level, await musicbrainz.lookup(self.client, entity, mbid))
 
-    async def mb_search(self, artist):
+    async def mb_search(self, artist: str) -> list[Vote]:
         match: ArtistMatch | None = await self.searcher.find(artist)
         if match is None:
             return []
         return from_tags("musicbrainz_tags", "artist", match.tags, self.clock())
 
-    def search_key(self, artist: str) -> tuple[Any, ...]:
+    def search_key(self, artist: str) -> tuple[str, ...]:
         return ("mbs", artist.casefold())
 
-    async def prefetch_searches(self, todo) -> None:
+    async def prefetch_searches(self, todo: Sequence[TrackToDo]) -> None:
         """Search the artists without a MusicBrainz id ahead of their tracks, full
         batches in track order, so a search request serves several artists."""
         if "musicbrainz" not in self.started_with:
@@ -211,7 +219,7 @@ class Evidence:
 
     # ------------------------------------------------------------ a track
 
-    async def gather(self, track) -> Gathered:
+    async def gather(self, track: TrackToDo) -> Gathered:
         g = Gathered()
         artist = first_artist(track.artist) or first_artist(track.album_artist)
         title, album = (track.title or "").strip(), (track.album or "").strip()
@@ -226,7 +234,7 @@ class Evidence:
     async def lastfm_for(self, g: Gathered, artist: str, title: str, album: str) -> None:
         fold = str.casefold
 
-        async def track_then_album():
+        async def track_then_album() -> None:
             got = await self.ask(g, "lastfm", "track", lambda: self.lastfm_track(artist, title)) if title else []
             mode = self.cfg.lastfm_album_tags
             if album and (mode == "always" or (mode == "fallback" and got is not None and not got)):
@@ -239,7 +247,7 @@ class Evidence:
             track_then_album(),
         )
 
-    async def musicbrainz_for(self, g: Gathered, track, artist: str) -> None:
+    async def musicbrainz_for(self, g: Gathered, track: TrackToDo, artist: str) -> None:
         lookups = self.cfg.musicbrainz_lookups
         jobs = []
         mbid, rg, rec = (usable_mbid(track.mb_artist_id), usable_mbid(track.mb_releasegroup_id),
