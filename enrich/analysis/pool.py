@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 from enrich.errors import EnrichError
 
 if TYPE_CHECKING:  # only for annotations: the parent never imports the analysis code
+    from multiprocessing.connection import Connection
+
     from enrich.analysis.features import Features
+    from enrich.analysis.settings import AnalysisConfig
     from enrich.analysis.worker import Job
 
 log = logging.getLogger(__name__)
@@ -60,10 +63,10 @@ class PoolStats:
     cpu_seconds: float = 0.0
 
 
-_context = None
+_context: Any = None  # a multiprocessing context, made once
 
 
-def context():
+def context() -> Any:
     """The fork server context: children fork from a clean process that preloaded the analysis code."""
     global _context
     if _context is None:
@@ -74,7 +77,7 @@ def context():
     return _context
 
 
-def worker_entry(conn, settings) -> None:
+def worker_entry(conn: Connection, settings: AnalysisConfig) -> None:
     """Process target; imports the heavy module only in the child."""
     import importlib
 
@@ -86,7 +89,7 @@ _DIED = object()
 
 
 class WorkerProcess:
-    def __init__(self, settings):
+    def __init__(self, settings: AnalysisConfig) -> None:
         ctx = context()
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=worker_entry, args=(child, settings), daemon=True, name="enrich-analysis")
@@ -96,14 +99,15 @@ class WorkerProcess:
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid
+        pid: int | None = self.process.pid
+        return pid
 
-    async def receive(self, timeout: float):
+    async def receive(self, timeout: float) -> Any:
         """The next message, ``_DIED`` if the process ended, ``_TIMEOUT`` if nothing came in time."""
         loop = asyncio.get_running_loop()
         woken = loop.create_future()
 
-        def wake():
+        def wake() -> None:
             if not woken.done():
                 woken.set_result(None)
 
@@ -165,7 +169,8 @@ class WorkerProcess:
 class AnalysisPool:
     """``await AnalysisPool(n, settings, timeout=..., max_tasks=...).run(jobs, handle)``."""
 
-    def __init__(self, workers: int, settings, *, timeout: float, max_tasks: int, start_timeout: float = START_TIMEOUT):
+    def __init__(self, workers: int, settings: AnalysisConfig, *, timeout: float, max_tasks: int,
+                 start_timeout: float = START_TIMEOUT):
         self.size = max(1, workers)
         self.settings = settings
         self.timeout = timeout
@@ -174,13 +179,13 @@ class AnalysisPool:
         self.stats = PoolStats()
         self.pids: set[int] = set()  # live worker pids (tests kill one on purpose)
 
-    async def run(self, jobs: AsyncIterator[Any], handle: Callable[[Outcome], Awaitable[None]]) -> PoolStats:
+    async def run(self, jobs: AsyncIterator[Job], handle: Callable[[Outcome], Awaitable[None]]) -> PoolStats:
         """Analyse every job from ``jobs``; ``handle`` gets each outcome as it comes."""
         lock = asyncio.Lock()
         source = aiter(jobs)
         exhausted = False
 
-        async def next_job():
+        async def next_job() -> Job | None:
             nonlocal exhausted
             async with lock:
                 if exhausted:
@@ -216,7 +221,8 @@ class AnalysisPool:
     def retire(self, worker: WorkerProcess) -> None:
         self.pids.discard(worker.pid)
 
-    async def slot(self, next_job, handle) -> None:
+    async def slot(self, next_job: Callable[[], Awaitable[Job | None]],
+                   handle: Callable[[Outcome], Awaitable[None]]) -> None:
         worker: WorkerProcess | None = None
         try:
             while (job := await next_job()) is not None:
@@ -242,7 +248,7 @@ class AnalysisPool:
                 else:
                     await worker.stop()
 
-    async def ask(self, worker: WorkerProcess, job) -> tuple[Outcome, bool]:
+    async def ask(self, worker: WorkerProcess, job: Job) -> tuple[Outcome, bool]:
         """Run one job on ``worker``: the outcome, and whether the worker is still usable."""
         try:
             worker.conn.send(job)

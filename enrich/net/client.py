@@ -233,8 +233,9 @@ class Client:
         if self.cache.notice and self.cache.notice not in self.notices:
             self.notices.append(self.cache.notice)
 
-    async def _with_retries(self, src: _Source, method, url, params, body, headers,
-                            key_param, key_header, classify, what) -> Reply:
+    async def _with_retries(self, src: _Source, method: str, url: str, params: Mapping[str, Any] | None, body: Any,
+                            headers: Mapping[str, str] | None, key_param: str | None, key_header: str | None,
+                            classify: Classify, what: str) -> Reply:
         name = src.cfg.name
         params = dict(params or {})
         headers = dict(headers or {})
@@ -307,7 +308,8 @@ class Client:
             self.notices.append(text)
             log.warning(text)
 
-    async def _send(self, src: _Source, method, url, params, body, headers) -> Reply:
+    async def _send(self, src: _Source, method: str, url: str, params: Mapping[str, Any] | None, body: Any,
+                    headers: Mapping[str, str]) -> Reply:
         """One HTTP exchange, following same-host redirects of GETs by hand."""
         cfg = src.cfg
         timeout = aiohttp.ClientTimeout(total=cfg.timeout)
