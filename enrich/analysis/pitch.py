@@ -63,7 +63,7 @@ class Peaks:
         """Amplitude relative to the loudest peak of the same frame (0..1): quiet passages count too."""
         loudest = np.zeros(self.frames)
         np.maximum.at(loudest, self.frame, self.amp)
-        return (self.amp / np.maximum(loudest[self.frame], 1e-12)).astype(np.float64)
+        return np.asarray((self.amp / np.maximum(loudest[self.frame], 1e-12)).astype(np.float64))
 
 
 def spectral_peaks(power: np.ndarray, sr: int, n_fft: int, *, step: int = FRAME_STEP) -> Peaks:
@@ -158,7 +158,7 @@ def pitch_profile(peaks: Peaks, tuning: Tuning) -> PitchProfile:
     bass = np.bincount(pcs[bass_sel], weights=vote[bass_sel], minlength=12)
     treble = np.zeros(12)
     tre = ~bass_sel
-    for h, w in zip(HARMONICS, HARMONIC_WEIGHTS):
+    for h, w in zip(HARMONICS, HARMONIC_WEIGHTS, strict=True):
         shift = round(12.0 * np.log2(h))
         treble += w * np.bincount((pcs[tre] - shift) % 12, weights=vote[tre], minlength=12)
     return PitchProfile(_unit(treble), _unit(bass), round(_tonality(peaks, amp, vote), 3), tuning.clarity)
