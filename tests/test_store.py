@@ -173,8 +173,11 @@ async def test_dry_runs_over_a_database_from_before_the_genre_and_feature_tables
     from enrich.store.db import MIGRATIONS_DIR, has_tables, open_db
 
     db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db) as conn:  # as the first release left it: migration 0001 only
         conn.executescript((MIGRATIONS_DIR / "0001_foundation.sql").read_text())
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                     " applied_at REAL NOT NULL)")
+        conn.execute("INSERT INTO schema_migrations VALUES (1, '0001_foundation', 0)")
     conn = await open_db(db, migrate=False)
     try:
         assert await has_tables(conn, "tracks", "runs") and not await has_tables(conn, "tracks", "genre_state")
