@@ -102,7 +102,7 @@ def test_two_processes_sharing_a_cache_dir_keep_one_rate_budget(tmp_path, second
         extra = ["--dry-run"] if other == db else []
         beside = start_genres(["--config", str(cfg), "--db", str(other), *extra, "/music"], env)
         outs = [p.communicate(timeout=120) for p in (first, beside)]
-        for p, (out, err) in zip((first, beside), outs):
+        for p, (_out, err) in zip((first, beside), outs, strict=True):
             assert p.returncode == 0, err
         reports = [json.loads(out) for out, _ in outs]
         # Both went online (neither found everything in the other's cache) ...

@@ -9,10 +9,11 @@ import logging
 import random
 import time
 import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import aiohttp
 
@@ -59,7 +60,7 @@ class Clock:
     rand: Callable[[], float]
 
     @classmethod
-    def real(cls, seed: int | None = None) -> "Clock":
+    def real(cls, seed: int | None = None) -> Clock:
         return cls(time.monotonic, time.time, asyncio.sleep, random.Random(seed).random)
 
 
@@ -87,7 +88,7 @@ class _Source:
         self.stats = SourceStats()
         self.needs_key = needs_key
         self.url_secrets = tuple(policy.url_secrets(cfg.base_url))
-        self.inflight: dict[str, asyncio.Future] = {}
+        self.inflight: dict[str, asyncio.Future[Reply]] = {}
         if not cfg.enabled:
             self.breaker.trip("disabled in config")
         elif needs_key and not cfg.api_key:
@@ -186,13 +187,13 @@ class Client:
         # later one was reading the cache would otherwise be sent again.
         shared = src.inflight.get(key) if cache else None
         if shared is not None:
-            reply = await asyncio.shield(shared)
-            return self._settle(source, reply, classify(reply), what)
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+            answer = await asyncio.shield(shared)
+            return self._settle(source, answer, classify(answer), what)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         if cache:
             src.inflight[key] = future
         try:
-            reply = None
+            reply: Reply | None = None
             if cache or self.offline:
                 entry = await self.cache.get(source, key)
                 now = self.clock.wall()
@@ -323,7 +324,7 @@ class Client:
                     data = await read_capped(resp, limit)
                     status, final = resp.status, str(resp.url)
                     kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _Transient(f"no answer within {cfg.timeout:g} s") from None
             except aiohttp.ClientPayloadError:
                 raise _Transient("reply cut short") from None

@@ -96,7 +96,7 @@ def one_run(world: World, opts, folder: Path, seed: int, *, faulty: bool) -> dic
         args = ["genres", "--no-scan", "--json", "-q", "--config", str(cfg), "--db", str(db), "/music"]
         began = time.perf_counter()
         main = start(args, env)
-        beside = start(args + ["--dry-run"], env) if faulty else None
+        beside = start([*args, "--dry-run"], env) if faulty else None
         reports = [finish(main, "enrich genres")]
         if beside is not None:
             reports.append(finish(beside, "enrich genres --dry-run"))
@@ -148,7 +148,8 @@ def main() -> None:
               f"wall {res['wall']:.1f}s vs ideal {res['ideal']:.1f}s (reference without faults: "
               f"{ref['wall']:.1f}s vs {ref['ideal']:.1f}s, violations {sum(ref['violations'].values())}); "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
-    med = lambda f: statistics.median(f(r) for r in rows)
+    def med(f):
+        return statistics.median(f(r) for r in rows)
     print(f"\n== 2,000 tracks, every fault kind ({', '.join(FAULT_KINDS)}), kept-alive resets at "
           f"{opts.reset:.0%}, a genres --dry-run beside it, rates x{opts.factor:g} ==")
     print("requests counted == received, every source, every run: "
