@@ -129,7 +129,7 @@ class Client:
         return not self.sources[source].breaker.is_open
 
     def why_unavailable(self, source: str) -> str | None:
-        return self.sources[source].breaker.reason
+        return self.sources[source].breaker.reason or None
 
     def source_config(self, source: str) -> SourceConfig:
         return self.sources[source].cfg
