@@ -75,7 +75,7 @@ def main() -> int:
         folders.append(folder)
         plans.append(specs)
     treble, bass = np.zeros((2, 12)), np.zeros((2, 12))
-    for folder, specs in zip(folders, plans):
+    for folder, specs in zip(folders, plans, strict=True):
         t, b = learn(folder, specs)
         treble += t
         bass += b
