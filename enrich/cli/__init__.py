@@ -6,6 +6,7 @@ librosa and `enrich --help` stays quick.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 import click
@@ -20,6 +21,10 @@ COMMANDS = {
     "scan": "enrich.cli.scan",
     "genres": "enrich.cli.genres",
     "analyze": "enrich.cli.analyze",
+    "ls": "enrich.cli.ls",
+    "stats": "enrich.cli.stats",
+    "export": "enrich.cli.export",
+    "config": "enrich.cli.config_cmd",
 }
 
 
@@ -33,9 +38,16 @@ class LazyGroup(click.Group):
         command: click.Command = importlib.import_module(COMMANDS[name]).command
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            ctx.fail(f"No such command '{args[0]}'.{hint} Commands: {', '.join(sorted(COMMANDS))}.")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="enrich")
+@click.version_option(__version__, "-V", "--version", prog_name="enrich")
 def main() -> None:
     """Enrich a music library: tags and audio properties, genres from Last.fm,
     MusicBrainz and Claude, audio analysis, and playlists; all kept in SQLite.
@@ -46,9 +58,11 @@ def main() -> None:
       enrich genres ~/Music            nightly: find genres for new and stale tracks
       enrich analyze ~/Music           tempo, key, loudness, timbre of each track
       enrich playlists --seed "Artist - Title" --out ~/Playlists
+      enrich ls genre:jazz bpm:120..130     what the database knows, as a list
+      enrich stats                     counts, top genres, dropped tags, last runs
 
     Every command takes --db, --config, --cache-dir, --json, -v and -q after
-    its name. Settings: ~/.config/enrich/config.toml (see config/default.toml).
+    its name. Settings: ~/.config/enrich/config.toml (`enrich config` shows them all).
     Exit codes: 0 done, 1 done but some items failed, 2 usage or configuration
     error, 130 interrupted (run it again to resume).
     """

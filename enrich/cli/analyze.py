@@ -71,7 +71,13 @@ def command(app: App, paths: tuple[str, ...], retry_failed: bool, write_tags: bo
     """Analyse the audio of the tracks under PATHs (default: paths.library from
     the config): tempo, key (also in Camelot notation), loudness (LUFS), energy,
     spectral shape and timbre. Only new and changed tracks, and those analysed
-    with an older feature set, are analysed; settings are in [analysis]."""
+    with an older feature set, are analysed; settings are in [analysis].
+
+    \b
+    Examples:
+      enrich analyze ~/Music --workers 2
+      enrich analyze --retry-failed --write-tags ~/Music
+    """
     report: AnalyzeReport = app.run(analyze(
         app.config, list(paths), dry_run=dry_run, resume=resume, workers=workers, retry_failed=retry_failed,
         write_tags=write_tags, scan_first=scan_first, progress=app.progress,

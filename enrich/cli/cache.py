@@ -56,6 +56,11 @@ def command(app: App, action: str, source: str | None, max_mb: float | None, dry
     stats   entries and size per source, hit rate of the last run
     prune   remove expired entries, then the oldest beyond the size budget
     clear   remove every entry (or only --source NAME)
+
+    \b
+    Examples:
+      enrich cache stats
+      enrich cache prune --max-mb 500
     """
     if action == "stats":
         app.emit(upkeep.stats(app.config), render_stats)

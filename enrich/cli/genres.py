@@ -90,6 +90,12 @@ def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, n
     expired, resumes where a killed run stopped, and exits 1 when some tracks
     failed (they are listed). Keys: $LASTFM_API_KEY, $ANTHROPIC_API_KEY (either
     missing: that source is skipped with a notice; MusicBrainz needs none).
+
+    \b
+    Examples:
+      enrich genres ~/Music
+      enrich genres --dry-run ~/Music/Jazz        # old -> new, nothing written
+      enrich genres --explain "Miles Davis - So What"
     """
     if explain_ref:
         app.emit(app.run(pipeline.explain(app.config, explain_ref)), render_explain)

@@ -64,6 +64,7 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
     """Build M3U8 playlists from the analysed and tagged library.
 
     \b
+    Examples:
     enrich playlists --seed "Artist - Title" --length 40 --out ~/Playlists
     enrich playlists --seed a.flac --seed b.flac --minutes 90   # between two seeds
     enrich playlists --seed a.flac --to b.flac                  # a path from a to b

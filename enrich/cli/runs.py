@@ -53,7 +53,13 @@ def render_run(run: dict[str, Any]) -> str:
 @common_options
 def command(app: App, words: tuple[str, ...], limit: int, command_name: str | None) -> None:
     """List the runs of long commands, newest first; `enrich runs show ID`
-    shows one run with its counts and every failed item."""
+    shows one run with its counts and every failed item.
+
+    \b
+    Examples:
+      enrich runs --command genres --limit 5
+      enrich runs show 12
+    """
     if not words:
         app.emit(app.run(history.list_runs(app.config, limit, command_name)), render_list)
     elif len(words) == 2 and words[0] == "show" and words[1].isdigit():

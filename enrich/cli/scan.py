@@ -39,7 +39,13 @@ def command(app: App, paths: tuple[str, ...], leave_roots: bool | None, dry_run:
             workers: int | None) -> None:
     """Read tags and audio properties of the audio files under PATHs (default:
     paths.library from the config) into the database. Only new and changed files
-    are read; files gone from disk are marked missing, never deleted."""
+    are read; files gone from disk are marked missing, never deleted.
+
+    \b
+    Examples:
+      enrich scan ~/Music
+      enrich scan --db ~/music.db ~/Music /mnt/nas/music --workers 4
+    """
     report: ScanReport = app.run(scan(
         app.config, list(paths) or list(app.config.paths.library),
         dry_run=dry_run, resume=resume, workers=workers, progress=app.progress, leave_roots=leave_roots,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from numpy.typing import DTypeLike
 
 from enrich.errors import StoreError
 from enrich.store import identity
+from enrich.store.readonly import connect_readonly
 
 # Genre slots kept per track (ranks 0..GENRE_SLOTS-1).
 GENRE_SLOTS = 3
@@ -54,27 +54,6 @@ class LibraryView:
     def fs_path(self, i: int) -> str:
         """The path that opens track ``i``."""
         return self.fs_paths.get(i, self.paths[i])
-
-
-def connect_readonly(db: Path, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
-    db = Path(db)
-    if not db.is_file():
-        raise StoreError(f"{db}: no database here yet; run `enrich scan` first (or point --db at one)")
-    conn = None
-    try:
-        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(db.resolve()))}?mode=ro", uri=True,
-                               timeout=busy_timeout_ms / 1000)
-        kind = identity.inspect_sync(conn)
-    except sqlite3.Error as exc:
-        if conn is not None:
-            conn.close()
-        raise identity.unusable(db, exc) from exc
-    if kind in (identity.Kind.FOREIGN, identity.Kind.EMPTY):
-        conn.close()
-        if kind is identity.Kind.FOREIGN:
-            raise identity.foreign(db)
-        raise StoreError(f"{db}: the database is empty; run `enrich scan` first (or point --db at another)")
-    return conn
 
 
 def load_library(db: Path, busy_timeout_ms: int = 30000) -> LibraryView:

@@ -1,0 +1,168 @@
+"""The Python front door: ``enrich.Library``.
+
+    from enrich import Library
+    lib = Library(db="~/music.db")
+    for t in lib.query("genre:jazz bpm:120..130", sort=["-bpm"]):
+        print(t.artist, t.title, t.bpm, t.camelot)
+
+Reading methods open the database read-only for the call (or for as long as
+an iterator is being consumed) and return plain records from
+``enrich.browse.records``; nothing is locked or created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shlex
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from enrich import config as config_mod
+from enrich.browse import query as q
+from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
+from enrich.errors import StoreError, UsageError
+from enrich.store import browse as sql
+from enrich.store import stats as stats_sql
+from enrich.store.readonly import connect_readonly
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What ``enrich stats`` shows; every part is plain data (JSON-ready)."""
+
+    db: str
+    tracks: dict[str, int]
+    genres: dict[str, Any]
+    top_genres: list[dict[str, Any]]
+    tags: dict[str, list[dict[str, Any]]]
+    features: dict[str, Any]
+    failures: dict[str, list[dict[str, Any]]]
+    last_runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"db": self.db, "tracks": self.tracks, "genres": self.genres, "top_genres": self.top_genres,
+                "tags": self.tags, "features": self.features, "failures": self.failures,
+                "last_runs": self.last_runs}
+
+
+class Library:
+    """One music library's database, with the settings that go with it.
+
+    ``db`` overrides the configured database; ``config`` is a settings file
+    (or an already loaded :class:`enrich.config.Config`).
+    """
+
+    def __init__(self, db: str | os.PathLike[str] | None = None,
+                 config: str | os.PathLike[str] | config_mod.Config | None = None) -> None:
+        if isinstance(config, config_mod.Config):
+            self.config = config if db is None else dataclasses.replace(
+                config, paths=dataclasses.replace(config.paths, db=Path(db).expanduser()))
+        else:
+            self.config = config_mod.load(config, overrides={
+                "paths.db": None if db is None else str(Path(db).expanduser())})
+
+    @property
+    def db(self) -> Path:
+        return Path(self.config.paths.db)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        conn = connect_readonly(self.db, self.config.store.busy_timeout_ms)
+        sql.prepare(conn)
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.db}: cannot read the library ({exc}); is it an enrich database?") from exc
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------ queries
+
+    def parse(self, terms: str | Sequence[str] = ()) -> q.Query:
+        """A query from a string ('genre:jazz bpm:120..130') or from words already split."""
+        words = shlex.split(terms) if isinstance(terms, str) else list(terms)
+        query = q.parse(words)
+        if any(isinstance(c, q.Genre) for t in query.terms for c in t.options):
+            query = self._resolve_genres(query)
+        return query
+
+    def _resolve_genres(self, query: q.Query) -> q.Query:
+        from enrich.genres.normalise import fold
+        from enrich.genres.settings import genres_config
+        from enrich.genres.vocabulary import load_vocabulary
+
+        directory = genres_config(self.config).vocabulary
+        vocabulary = load_vocabulary(Path(directory).expanduser() if directory else None)
+        children: dict[str, list[str]] = defaultdict(list)
+        for genre, parent in vocabulary.parent.items():
+            children.setdefault(genre, [])
+            if parent:
+                children[parent].append(genre)
+        return q.resolve_genres(query, lambda name: vocabulary.keys.get(fold(name)), children)
+
+    def query(self, terms: str | Sequence[str] = (), *, sort: Sequence[str] = (),
+              limit: int | None = None) -> Iterator[TrackRecord]:
+        """Tracks matching ``terms``, streamed in ``sort`` order (fields; '-' first for descending)."""
+        parsed = self.parse(terms)
+        sql.order_clause(sort)  # a bad sort field fails before anything is read
+        return self._stream(sql.tracks, parsed, sort=sort, limit=limit)
+
+    def _stream(self, reader: Callable[..., Iterator[T]], *args: Any, **kwargs: Any) -> Iterator[T]:
+        """Rows of ``reader`` while the connection stays open; it closes when they run out."""
+        with self.connection() as conn:
+            yield from reader(conn, *args, **kwargs)
+
+    def albums(self, terms: str | Sequence[str] = (), *, limit: int | None = None) -> Iterator[AlbumRecord]:
+        return self._stream(sql.albums, self.parse(terms), limit=limit)
+
+    def artists(self, terms: str | Sequence[str] = (), *, limit: int | None = None) -> Iterator[ArtistRecord]:
+        return self._stream(sql.artists, self.parse(terms), limit=limit)
+
+    def export_rows(self, terms: str | Sequence[str] = (), *, sort: Sequence[str] = (),
+                    limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every exported column of each matching track (see README, 'The database')."""
+        parsed = self.parse(terms)
+        sql.order_clause(sort)
+        return self._stream(sql.export_rows, parsed, sort=sort, limit=limit)
+
+    def track(self, ref: str | int) -> TrackRecord:
+        """One track by id, path, or 'Artist - Title' (words of it are enough when they name one track)."""
+        with self.connection() as conn:
+            found = sql.find_track(conn, str(ref))
+        if not found:
+            raise UsageError(f"no track matches {str(ref)!r}; try an id from `enrich ls`, a path or 'Artist - Title'")
+        exact = [t for t in found if t.path == str(ref) or str(t.id) == str(ref)]
+        if len(found) > 1 and not exact:
+            names = "; ".join(f"{t.id}: {t.artist} - {t.title}" for t in found)
+            raise UsageError(f"{str(ref)!r} matches several tracks ({names}); give more of the name or an id")
+        return (exact or found)[0]
+
+    # ------------------------------------------------------------ summaries
+
+    def stats(self, top: int = 20) -> Stats:
+        with self.connection() as conn:
+            return Stats(
+                db=str(self.db),
+                tracks=stats_sql.track_counts(conn),
+                genres=stats_sql.genre_counts(conn),
+                top_genres=stats_sql.top_genres(conn, top),
+                tags=stats_sql.dropped_tags(conn, top),
+                features=stats_sql.feature_counts(conn),
+                failures=stats_sql.failures(conn, top),
+                last_runs=stats_sql.last_runs(conn),
+            )
+
+    def runs(self, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
+        """The newest runs of long commands with their item counts (as `enrich runs`)."""
+        from enrich.runs import history
+
+        return asyncio.run(history.list_runs(self.config, limit, command))
