@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from enrich import config as config_mod
 from enrich.browse import query as q
+from enrich.browse.report import ReportData
 from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
 from enrich.errors import StoreError, UsageError
 from enrich.store import browse as sql
@@ -159,6 +160,23 @@ class Library:
                 features=stats_sql.feature_counts(conn),
                 failures=stats_sql.failures(conn, top),
                 last_runs=stats_sql.last_runs(conn),
+            )
+
+    def report_data(self, map_points: int = 10_000) -> ReportData:
+        """Everything `enrich report` draws; the map holds at most ``map_points`` tracks (a spread sample)."""
+        from enrich.genres.settings import genres_config
+        from enrich.genres.vocabulary import load_vocabulary
+
+        directory = genres_config(self.config).vocabulary
+        vocabulary = load_vocabulary(Path(directory).expanduser() if directory else None)
+        stats = self.stats().as_dict()
+        with self.connection() as conn:
+            total, names, rows = stats_sql.feature_sample(conn, map_points)
+            return ReportData(
+                db=str(self.db), stats=stats, first_genres=stats_sql.first_genres(conn),
+                parents=dict(vocabulary.parent), bpm_bins=stats_sql.histogram(conn, "tempo", 2.0),
+                loudness_bins=stats_sql.histogram(conn, "loudness", 0.5), camelot=stats_sql.camelot_counts(conn),
+                map_total=total, map_names=names, map_rows=rows, runs=stats_sql.run_history(conn),
             )
 
     def runs(self, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:

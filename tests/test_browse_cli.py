@@ -255,3 +255,41 @@ def test_python_api(built):
     assert lib.track("Miles Davis - So What").id == jazz[0].id
     assert lib.stats().tracks["tracks"] == 14
     assert [a.artist for a in lib.artists("artist:~nirv")] == ["Nirvana"]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail("the report test needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)")
+    return found
+
+
+def test_report_renders_in_a_real_browser(built, tmp_path):
+    _, db = built
+    out = tmp_path / "report.html"
+    made = run_enrich("report", "--db", str(db), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "12 of 13 analysed tracks on the map" in made.stdout or "13 of 13" in made.stdout
+    from plotly.offline import get_plotlyjs
+
+    page = out.read_text(encoding="utf-8")
+    inlined = get_plotlyjs().replace("</script", "<\\/script")
+    assert inlined in page
+    ours = page.replace(inlined, "")  # self-contained: nothing outside the inlined plotly.js loads anything
+    assert "<script src" not in ours and "<link" not in ours and "http" not in ours
+    dom = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000", "--dump-dom", out.as_uri()],
+        capture_output=True, text=True, timeout=240, check=False)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert 'data-drawn="8/8"' in html, html[-3000:]
+    assert '<div id="errors"></div>' in html
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    for name in ("genres", "top-genres", "bpm", "keys", "loudness", "map", "coverage", "runs"):
+        section = html.split(f'<section class="plot" id="{name}"', 1)[1][:200]
+        points = int(section.split('data-points="', 1)[1].split('"', 1)[0])
+        assert points > 0, f"the {name} plot has no data"
+    assert "Every one of the 13 tracks with features is shown." in html or "of the 13 tracks" in html

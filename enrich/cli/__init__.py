@@ -25,6 +25,7 @@ COMMANDS = {
     "stats": "enrich.cli.stats",
     "export": "enrich.cli.export",
     "config": "enrich.cli.config_cmd",
+    "report": "enrich.cli.report",
 }
 
 

@@ -106,14 +106,13 @@ def run_history(conn: sqlite3.Connection, limit: int = 200) -> list[dict[str, An
     return [{"run": i, "command": c, "status": s, "started_at": a, "finished_at": b} for i, c, s, a, b in rows[::-1]]
 
 
-def column_values(conn: sqlite3.Connection, column: str, *, sample: int) -> list[float]:
-    """Up to ``sample`` non-null values of a features column (tempo, loudness, energy), spread over ids."""
+def histogram(conn: sqlite3.Connection, column: str, width: float) -> list[tuple[float, int]]:
+    """(bin start, tracks) of a features column (tempo, loudness, energy) in bins of ``width``."""
     if column not in ("tempo", "loudness", "energy"):
         raise ValueError(column)
-    total = one(conn, f"SELECT count(*) FROM features WHERE {column} IS NOT NULL")
-    step = max(1, -(-total // sample)) if total else 1
-    return [r[0] for r in conn.execute(
-        f"SELECT {column} FROM features WHERE {column} IS NOT NULL AND track_id % ? = 0", (step,))]
+    return [(b * width, n) for b, n in pairs(
+        conn, f"SELECT CAST(floor({column} / ?) AS INTEGER) AS b, count(*) FROM features"
+              f" WHERE {column} IS NOT NULL GROUP BY b ORDER BY b", (width,))]
 
 
 def camelot_counts(conn: sqlite3.Connection) -> dict[str, int]:
