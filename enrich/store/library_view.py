@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from enrich.errors import StoreError
 from enrich.store import identity
 from enrich.store.readonly import connect_readonly
 
