@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 from enrich import config as config_mod
 from enrich.browse import query as q
-from enrich.browse.report import ReportData
 from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
+from enrich.browse.report import ReportData
 from enrich.errors import StoreError, UsageError
 from enrich.store import browse as sql
 from enrich.store import stats as stats_sql
