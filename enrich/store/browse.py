@@ -143,7 +143,7 @@ def failed_sql(command: str) -> str:
 
 def order_clause(sort: Sequence[str]) -> str:
     """ORDER BY for field names, each optionally prefixed with '-' for descending."""
-    parts = []
+    parts: list[str] = []
     for name in sort or DEFAULT_SORT:
         desc = name.startswith("-")
         field = SORT_ALIASES.get(name.lstrip("-+").lower(), name.lstrip("-+").lower())
@@ -271,6 +271,7 @@ def export_rows(conn: sqlite3.Connection, query: q.Query, *, sort: Sequence[str]
 
 def find_track(conn: sqlite3.Connection, ref: str, limit: int = 5) -> list[TrackRecord]:
     """Tracks by id, exact path, or 'Artist - Title' / words of the path (case-insensitive)."""
+    args: list[Any]
     if ref.isdigit():
         sql, args = f"{TRACK_SELECT} WHERE t.id = ?", [int(ref)]
     else:
