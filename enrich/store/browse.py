@@ -27,6 +27,7 @@ NUMBER_COLUMNS = {"year": "t.year", "track": "t.track_number", "disc": "t.disc_n
                   "duration": "t.duration", "bpm": "f.tempo", "loudness": "f.loudness", "energy": "f.energy"}
 SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     **{name: (f"{col} COLLATE NOCASE",) for name, col in TEXT_COLUMNS.items()},
+    "path": ("t.path",),  # as the index has it: the default order streams without sorting
     **{name: (col,) for name, col in NUMBER_COLUMNS.items()},
     "album_artist": ("coalesce(t.album_artist, t.artist) COLLATE NOCASE",),
     "camelot": ("CAST(substr(f.camelot, 1, length(f.camelot) - 1) AS INTEGER)", "f.camelot"),
@@ -35,7 +36,9 @@ SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "added": ("t.id",),
 }
 SORT_ALIASES = {"albumartist": "album_artist", "tempo": "bpm", "length": "duration"}
-DEFAULT_SORT = ("album_artist", "album", "disc", "track", "path")
+# Folder order: with the usual Artist/Album/NN Title layout that is artist, album, track; and it comes
+# straight from the path index, so the first line appears at once on any library.
+DEFAULT_SORT = ("path",)
 
 GENRES_OF = ("(SELECT group_concat(genre, char(31)) FROM (SELECT genre FROM track_genres g WHERE g.track_id = t.id"
              " ORDER BY rank))")
@@ -102,7 +105,7 @@ def condition_sql(c: q.Condition, params: list[Any]) -> str:
         names = c.names or (c.name,)
         params.extend(names)
         marks = ", ".join("?" for _ in names)
-        return f"EXISTS (SELECT 1 FROM track_genres g WHERE g.track_id = t.id AND g.genre IN ({marks}))"
+        return f"t.id IN (SELECT track_id FROM track_genres WHERE genre IN ({marks}))"
     if isinstance(c, q.Key):
         params.extend(c.codes)
         return f"f.camelot IN ({', '.join('?' for _ in c.codes)})"
@@ -112,14 +115,14 @@ def condition_sql(c: q.Condition, params: list[Any]) -> str:
         return failed_sql(c.command)
     if isinstance(c, q.Source):
         params.extend([c.name, c.name + "\\_%"] if c.name == "musicbrainz" else [c.name, c.name])
-        return ("EXISTS (SELECT 1 FROM track_genres g, json_each(g.provenance) p WHERE g.track_id = t.id"
-                " AND (json_extract(p.value, '$.source') = ? OR json_extract(p.value, '$.source') LIKE ? ESCAPE '\\'))")
+        return ("t.id IN (SELECT g.track_id FROM track_genres g, json_each(g.provenance) p"
+                " WHERE json_extract(p.value, '$.source') = ? OR json_extract(p.value, '$.source') LIKE ? ESCAPE '\\')")
     raise TypeError(f"not a query condition: {c!r}")
 
 
 def missing_sql(what: str) -> str:
     if what == "genre":
-        return "NOT EXISTS (SELECT 1 FROM track_genres g WHERE g.track_id = t.id)"
+        return "t.id NOT IN (SELECT track_id FROM track_genres)"
     if what == "features":
         return "f.track_id IS NULL"
     if what == "file":
@@ -133,7 +136,7 @@ def missing_sql(what: str) -> str:
 
 def failed_sql(command: str) -> str:
     if command == "analyze":
-        return "EXISTS (SELECT 1 FROM analysis_failures x WHERE x.track_id = t.id)"
+        return "t.id IN (SELECT track_id FROM analysis_failures)"
     if command == "scan":
         return "t.last_error IS NOT NULL"
     # genres: the failed items (track ids) of its latest run
@@ -150,7 +153,8 @@ def order_clause(sort: Sequence[str]) -> str:
         if field not in SORT_COLUMNS:
             raise q.QueryError(f"cannot sort by {name!r}{q.did_you_mean(field, SORT_COLUMNS)};"
                                f" fields: {', '.join(sorted(SORT_COLUMNS))}")
-        parts.extend(f"{c}{' DESC' if desc else ''} NULLS LAST" for c in SORT_COLUMNS[field])
+        nulls = "" if field == "path" else " NULLS LAST"  # path is never NULL; the clause would cost the index
+        parts.extend(f"{c}{' DESC' if desc else ''}{nulls}" for c in SORT_COLUMNS[field])
     return ", ".join(parts + ["t.id"])
 
 
@@ -168,11 +172,10 @@ def tracks(conn: sqlite3.Connection, query: q.Query, *, sort: Sequence[str] = ()
     then the full rows are read a page at a time, so the first line comes early."""
     where, params = where_clause(query)
     order = order_clause(sort)
-    ids = [row[0] for row in conn.execute(
+    ids = conn.execute(
         f"SELECT t.id FROM tracks t LEFT JOIN features f ON f.track_id = t.id WHERE {where} ORDER BY {order} LIMIT ?",
-        [*params, -1 if limit is None else limit])]
-    for start in range(0, len(ids), PAGE):
-        page = ids[start:start + PAGE]
+        [*params, -1 if limit is None else limit])
+    while page := [row[0] for row in ids.fetchmany(PAGE)]:
         marks = ", ".join("?" for _ in page)
         rows = {row[0]: row for row in conn.execute(
             f"SELECT {PAGE_COLUMNS} FROM tracks t LEFT JOIN features f ON f.track_id = t.id WHERE t.id IN ({marks})",
