@@ -61,7 +61,7 @@ def test_every_track_one_line_in_album_order(built):
     lines = ls(db).stdout.splitlines()
     assert len(lines) == 14
     assert lines[0] == "Daft Punk - Homework - Around the World  [121 BPM  8A  -20.2 LUFS]  french house, house, electronic"
-    assert lines.index(next(l for l in lines if "Da Funk" in l)) == 1
+    assert lines.index(next(line for line in lines if "Da Funk" in line)) == 1
 
 
 @pytest.mark.parametrize("terms, expected", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from enrich.analysis.key import camelot as analysis_camelot
@@ -135,5 +137,5 @@ def test_bad_formats(template, message):
 
 
 def test_a_spec_that_does_not_fit_the_value_is_one_error():
-    with pytest.raises(FormatError, match="'Nirvana' cannot be shown with ':.0f'"):
+    with pytest.raises(FormatError, match=re.escape("'Nirvana' cannot be shown with ':.0f'")):
         LineFormat("{artist:.0f}", ["artist"]).line({"artist": "Nirvana"})

@@ -74,6 +74,6 @@ class ArtistRecord:
 
 
 TRACK_COLUMNS = tuple(f.name for f in dataclasses.fields(TrackRecord))
-TRACK_FIELDS = TRACK_COLUMNS + ("genre",)
+TRACK_FIELDS = (*TRACK_COLUMNS, "genre")
 ALBUM_FIELDS = tuple(f.name for f in dataclasses.fields(AlbumRecord))
 ARTIST_FIELDS = tuple(f.name for f in dataclasses.fields(ArtistRecord))

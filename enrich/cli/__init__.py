@@ -39,7 +39,9 @@ class LazyGroup(click.Group):
         command: click.Command = importlib.import_module(COMMANDS[name]).command
         return command
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in COMMANDS and not args[0].startswith("-"):
             close = difflib.get_close_matches(args[0], list(COMMANDS), n=1, cutoff=0.5)
             hint = f" Did you mean '{close[0]}'?" if close else ""

@@ -15,7 +15,7 @@ def flatten(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) or hasattr(value, "items") and not isinstance(value, (str, list, tuple)):
+        if isinstance(value, dict) or (hasattr(value, "items") and not isinstance(value, (str, list, tuple))):
             found += flatten(value, dotted + ".")
         else:
             found.append((dotted, list(value) if isinstance(value, tuple) else value))

@@ -55,8 +55,9 @@ def render(data: dict[str, Any]) -> str:
         lines.append("last runs")
         for run in data["last_runs"]:
             counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if isinstance(v, (int, float)) and v)
-            lines.append(f"  {run['command']:<10} run {run['run']:<5} {run['status']:<11} started {when(run['started_at'])}"
-                         f", ended {when(run['finished_at'])}" + (f"  ({counts})" if counts else ""))
+            lines.append(f"  {run['command']:<10} run {run['run']:<5} {run['status']:<11}"
+                         f" started {when(run['started_at'])}, ended {when(run['finished_at'])}"
+                         + (f"  ({counts})" if counts else ""))
     return "\n".join(lines)
 
 

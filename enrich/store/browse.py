@@ -155,7 +155,7 @@ def order_clause(sort: Sequence[str]) -> str:
                                f" fields: {', '.join(sorted(SORT_COLUMNS))}")
         nulls = "" if field == "path" else " NULLS LAST"  # path is never NULL; the clause would cost the index
         parts.extend(f"{c}{' DESC' if desc else ''}{nulls}" for c in SORT_COLUMNS[field])
-    return ", ".join(parts + ["t.id"])
+    return ", ".join([*parts, "t.id"])
 
 
 def pages(cursor: sqlite3.Cursor) -> Iterator[Any]:
@@ -263,7 +263,7 @@ def export_rows(conn: sqlite3.Connection, query: q.Query, *, sort: Sequence[str]
         record = track_record((*row[:12], "\x1f".join(g["genre"] for g in scored) or None, *row[13:20]))
         data = record.as_dict()
         data["genre_scores"] = {g["genre"]: g["score"] for g in scored}
-        extra = dict(zip(EXPORT_EXTRA, row[20:]))
+        extra = dict(zip(EXPORT_EXTRA, row[20:], strict=True))
         try:
             extra["file_genres"] = json.loads(extra["file_genres"] or "[]")
         except ValueError:

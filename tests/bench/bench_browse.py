@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.synthetic_library import build_library
+from tests.synthetic_library import build_library  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
