@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from tests.corpus import GENERATOR_VERSION
@@ -103,11 +104,19 @@ def build(folder: Path, specs: list[ClipSpec], workers: int = 2, progress=None,
             if progress:
                 progress(done, len(jobs), spec.id, time.monotonic() - started)
     else:
+        # a worker that dies (a crash in a native encoder) fails the build instead of hanging it
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(workers, initializer=_start_worker) as pool:
-            for done, clip_id in enumerate(pool.imap_unordered(_work, jobs), 1):
-                if progress:
-                    progress(done, len(jobs), clip_id, time.monotonic() - started)
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker) as pool:
+            futures = [pool.submit(_work, job) for job in jobs]
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    clip_id = future.result()
+                    if progress:
+                        progress(done, len(jobs), clip_id, time.monotonic() - started)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     path = folder / MANIFEST
     partial = folder / f".partial-{MANIFEST}"
     partial.write_text(json.dumps(manifest(specs), indent=1))

@@ -8,18 +8,19 @@ import numpy as np
 import soundfile as sf
 
 FORMATS = ("mp3", "ogg", "flac", "m4a")
+LIBSNDFILE = {"mp3": ("MPEG_LAYER_III", None, "MP3"), "ogg": ("VORBIS", None, "OGG"), "flac": ("PCM_16", None, "FLAC")}
+BLOCK = 65536
 
 
 def write(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     """``audio``: float32 frames x 2. The format is the file's suffix."""
     fmt = path.suffix.lstrip(".")
     audio = np.clip(audio, -1.0, 1.0)
-    if fmt == "mp3":
-        sf.write(path, audio, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
-    elif fmt == "ogg":
-        sf.write(path, audio, sample_rate, format="OGG", subtype="VORBIS")
-    elif fmt == "flac":
-        sf.write(path, audio, sample_rate, format="FLAC", subtype="PCM_16")
+    if fmt in LIBSNDFILE:
+        # in blocks: libsndfile's MP3 encoder overflows the stack on a long single write
+        with sf.SoundFile(path, "w", sample_rate, 2, *LIBSNDFILE[fmt]) as out:
+            for start in range(0, len(audio), BLOCK):
+                out.write(audio[start:start + BLOCK])
     elif fmt == "m4a":
         _write_aac(path, audio, sample_rate)
     else:
