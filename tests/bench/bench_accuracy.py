@@ -27,26 +27,29 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one thread per process, as the analysis pool runs
+# one thread per process, as the analysis pool runs (before numpy is first imported)
+os.environ["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS", "1")
+os.environ["MKL_NUM_THREADS"] = os.environ.get("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import asdict  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.corpus.build import MANIFEST, READY, default_folder, publish
+from tests.corpus.plan import full_plan
+from tests.corpus.scoring import Estimate, by_style, summarise
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from tests.corpus.build import MANIFEST, READY, default_folder, publish  # noqa: E402
-from tests.corpus.plan import full_plan  # noqa: E402
-from tests.corpus.scoring import Estimate, by_style, summarise  # noqa: E402
 
 OUT = REPO / "tests" / "bench" / "out"
 ESSENTIA_VENV = OUT / "essentia-venv"
@@ -165,17 +168,21 @@ def run_essentia(clips: list[dict], folder: Path, jobs: int) -> list[dict]:
 
 
 def cached(tool: str, generator: int, clips: list[dict], run, refresh: bool) -> list[dict]:
-    """A tool's raw results, from tests/bench/out/cache when this corpus version has them."""
+    """A tool's raw results, from tests/bench/out/cache when this corpus version has them.
+
+    A cached answer is used only for the very clip it was made for (its whole manifest entry).
+    """
     path = OUT / "cache" / f"{tool}-g{generator}.json"
     known: dict[str, dict] = {}
     if path.exists() and not refresh:
-        known = {r["id"]: r for r in json.loads(path.read_text())}
-    missing = [c for c in clips if c["id"] not in known]
+        known = {r["clip"]["id"]: r for r in json.loads(path.read_text())}
+    missing = [c for c in clips if known.get(c["id"], {}).get("clip") != c]
     if missing:
         started = time.monotonic()
         print(f"{tool}: analysing {len(missing)} clips ...", flush=True)
+        by_id = {c["id"]: c for c in missing}
         for result in run(missing):
-            known[result["id"]] = result
+            known[result["id"]] = {**result, "clip": by_id[result["id"]]}
         print(f"{tool}: {time.monotonic() - started:.0f} s", flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(list(known.values())))
@@ -266,10 +273,10 @@ def decode_ratio(clips: list[dict], folder: Path, repeats: int) -> dict:
 
 
 RSS_PROBE = """
-import json, resource, sys  # noqa: E402
+import json, resource, sys
 sys.path.insert(0, sys.argv[1])
-from enrich.analysis.settings import AnalysisConfig  # noqa: E402
-from enrich.analysis.worker import analyse  # noqa: E402
+from enrich.analysis.settings import AnalysisConfig
+from enrich.analysis.worker import analyse
 settings = AnalysisConfig()
 peaks = []
 for path in sys.argv[2:]:

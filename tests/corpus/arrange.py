@@ -92,7 +92,8 @@ def _write_harmony(score: Score, style: Style, rng: random.Random, bars: int, to
     score.parts.append(Part(COMP, rng.choice(style.comp_programs), rng.uniform(0.45, 0.7), rng.uniform(0.3, 0.7)))
     with_melody = rng.random() < 0.8
     if with_melody:
-        score.parts.append(Part(MELODY, rng.choice(style.melody_programs), rng.uniform(0.5, 0.75), rng.uniform(0.35, 0.65)))
+        melody = Part(MELODY, rng.choice(style.melody_programs), rng.uniform(0.5, 0.75), rng.uniform(0.35, 0.65))
+        score.parts.append(melody)
     with_pad = comp_style != "pad" and rng.random() < 0.3
     if with_pad:
         score.parts.append(Part(PAD, rng.choice((48, 49, 89, 91, 52)), rng.uniform(0.3, 0.45), 0.5))

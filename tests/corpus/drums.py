@@ -106,7 +106,8 @@ def fill(meter: int, beats: int, rng: random.Random) -> list[Hit]:
     division = rng.choice((4, 4, 3))
     count = beats * division
     start = meter - beats
-    drums = [SNARE] * (count // 3) + [TOMS[min(len(TOMS) - 1, i * len(TOMS) // count)] for i in range(count - count // 3)]
+    toms = [TOMS[min(len(TOMS) - 1, i * len(TOMS) // count)] for i in range(count - count // 3)]
+    drums = [SNARE] * (count // 3) + toms
     hits: list[Hit] = []
     for i in range(count):
         if rng.random() < 0.15:

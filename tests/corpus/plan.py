@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from tests.corpus.arrange import Piece
 from tests.corpus.encode import FORMATS
@@ -114,5 +114,6 @@ def slice_plan(seed: int = 4) -> list[ClipSpec]:
     for i in range(2 * len(names)):
         style = names[i % len(names)]
         seconds = 1.5 if i == 3 else round(rng.uniform(10.0, 14.0), 1)
-        specs.append(clip(i, style, rng, seconds=seconds, detuned=i % 3 == 1, fmt=formats[i % 4]))
+        spec = clip(i, style, rng, seconds=seconds, detuned=i % 3 == 1, fmt=formats[i % 4])
+        specs.append(replace(spec, id=f"slice-{spec.id}"))  # never mistaken for a full-plan clip
     return specs
