@@ -58,7 +58,7 @@ def test_the_manifest_has_the_agreed_schema_and_every_clip_decodes(tmp_path):
     manifest = json.loads(path.read_text())
     assert manifest["generator"] == GENERATOR_VERSION
     assert [c["id"] for c in manifest["clips"]] == [s.id for s in specs]
-    for entry, spec in zip(manifest["clips"], specs):
+    for entry, spec in zip(manifest["clips"], specs, strict=True):
         assert set(entry) == set(MANIFEST_TYPES)
         for key, kind in MANIFEST_TYPES.items():
             assert isinstance(entry[key], kind), (key, entry[key])
@@ -85,7 +85,7 @@ def test_the_full_plan_covers_what_the_issue_asks():
     pitched = [s for s in specs if s.tonic is not None]
     detuned = [s for s in pitched if s.cents]
     assert 0.25 < len(detuned) / len(pitched) < 0.42
-    assert all(10 <= abs(s.cents) and 430 <= s.tuning_hz <= 452 for s in detuned)
+    assert all(abs(s.cents) >= 10 and 430 <= s.tuning_hz <= 452 for s in detuned)
     assert {s.mode for s in pitched} == {"major", "minor"} and len({s.tonic for s in pitched}) == 12
     assert {s.meter for s in specs} == {3, 4}
 
@@ -171,7 +171,7 @@ def test_the_rendered_pitches_are_in_the_key_at_the_stated_tuning(renderer, toni
     scale = set(MAJOR_SCALE if mode == "major" else NATURAL_MINOR_SCALE + HARMONIC_MINOR_SCALE)
     # classes count from A (the tuning note); the scale from the tonic
     def share_in(key: int) -> float:
-        return sum(w for pc, w in zip(classes, weight) if (pc + 9 - key) % 12 in scale) / weight.sum()
+        return sum(w for pc, w in zip(classes, weight, strict=True) if (pc + 9 - key) % 12 in scale) / weight.sum()
     assert share_in(tonic) > 0.8 and share_in(tonic) >= max(share_in(k) for k in range(12)) - 1e-9
 
 

@@ -20,14 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.corpus.build import build
-from tests.corpus.plan import ClipSpec, clip
-from tests.corpus.styles import STYLES
-
 from enrich.analysis.decode import decode
 from enrich.analysis.pitch import estimate_tuning, pitch_profile, spectral_peaks
 from enrich.analysis.settings import AnalysisConfig
 from enrich.analysis.spectrum import Spectrum
+from tests.corpus.build import build
+from tests.corpus.plan import ClipSpec, clip
+from tests.corpus.styles import STYLES
 
 
 def training_plan(seed: int, count: int) -> list[ClipSpec]:

@@ -74,7 +74,7 @@ def _write_drums(score: Score, style: Style, rng: random.Random, bars: int, play
         hits = drums.groove(groove, style.meter, bar, rng, busy)
         if bar % phrase == phrase - 1 and rng.random() < 0.7 and plays(bar + 1):
             beats = rng.choice((1, 1, 2))
-            hits = [h for h in hits if h[0] < style.meter - beats or h[1] == drums.KICK and h[0] == 0]
+            hits = [h for h in hits if h[0] < style.meter - beats or (h[1] == drums.KICK and h[0] == 0)]
             hits += drums.fill(style.meter, beats, rng)
         if bar % phrase == 0 and (bar > 0 or rng.random() < 0.5) and rng.random() < 0.8:
             hits.append((0.0, drums.CRASH, 100))
@@ -204,7 +204,7 @@ def comp_bar(name: str, chord: list[int], meter: int,
     if name == "oompah":
         return [(b, 0.7, chord, 70) for b in range(1, meter)]
     if name == "arpeggio":
-        tones = chord + [chord[0] + 12]
+        tones = [*chord, chord[0] + 12]
         order = tones + tones[-2:0:-1]
         return [(i / 2, 1.2, [order[i % len(order)]], 70) for i in range(2 * meter)]
     if name == "bossa_guitar":
