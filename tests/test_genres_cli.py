@@ -90,7 +90,9 @@ def test_write_tags_across_formats_and_a_file_that_cannot_be_written(demo):
     garbage = b"\x00not audio any more" * (stat.st_size // 19) + b"\x00" * (stat.st_size % 19)
     broken.write_bytes(garbage)
     os.utime(broken, ns=(stat.st_atime_ns, stat.st_mtime_ns))      # the scan sees it unchanged
-    done = run_enrich("genres", "--offline", "--write-tags", "--cache-dir", str(cache), "--db", str(db), str(library))
+    # --force: the files get exactly the stored genres (by default they keep their own; test_file_genres)
+    done = run_enrich("genres", "--offline", "--write-tags", "--force", "--cache-dir", str(cache), "--db", str(db),
+                      str(library))
     assert done.returncode == 1
     assert "02 Die Roboter.wma: cannot write tags" in done.stdout
     assert broken.read_bytes() == garbage
@@ -102,8 +104,8 @@ def test_write_tags_across_formats_and_a_file_that_cannot_be_written(demo):
     mp3 = mutagen.File(next(library.rglob("*.mp3")))
     assert mp3.tags.version[:2] == (2, 4) and len(mp3.tags["TCON"].text) >= 2
     # the next run finds nothing to write and no file changed under the scan
-    again = run_enrich("genres", "--offline", "--write-tags", "--json", "--cache-dir", str(cache), "--db", str(db),
-                       str(library))
+    again = run_enrich("genres", "--offline", "--write-tags", "--force", "--json", "--cache-dir", str(cache),
+                       "--db", str(db), str(library))
     data = json.loads(again.stdout)
     assert data["tags_written"] == 0 and data["scan"]["changed"] == 0
 

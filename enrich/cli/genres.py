@@ -75,13 +75,17 @@ def render_explain(explanations: list[dict[str, Any]]) -> str:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--offline", is_flag=True, help="Answer only from the HTTP cache; nothing goes over the network.")
 @click.option("--write-tags", is_flag=True, help="Also write the genres into the files (multi-valued, safely).")
+@click.option("--force", is_flag=True,
+              help="With --write-tags: replace the genres in the files instead of keeping them and adding.")
+@click.option("--retry-failed", is_flag=True,
+              help="Ask again now about tracks for which nothing was found (else after [genres] empty_ttl_days).")
 @click.option("--no-scan", is_flag=True, help="Do not scan the folders first; use the tracks already stored.")
 @click.option("--explain", "explain_ref", metavar="TRACK",
               help="Show why a track has its genres (TRACK: id, path or 'Artist - Title'); changes nothing.")
 @long_options
 @common_options
-def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, no_scan: bool, explain_ref: str | None,
-            dry_run: bool, resume: bool, workers: int | None) -> None:
+def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, force: bool, retry_failed: bool,
+            no_scan: bool, explain_ref: str | None, dry_run: bool, resume: bool, workers: int | None) -> None:
     """Find genres for new, changed and stale tracks under PATHS (default: paths.library)
     from Last.fm, MusicBrainz and (for what they leave open) Claude, and store them.
 
@@ -101,6 +105,8 @@ def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, n
         app.emit(app.run(pipeline.explain(app.config, explain_ref)), render_explain)
         return
     report = app.run(pipeline.genres(app.config, paths, dry_run=dry_run, resume=resume, offline=offline,
-                                     tags=write_tags, scan_first=not no_scan, workers=workers, progress=app.progress))
+                                     tags=write_tags, scan_first=not no_scan, workers=workers, force=force,
+                                     retry_failed=retry_failed,
+                                     progress=app.progress))
     app.emit(report.to_dict(), render)
     exit_for(report.failed_count)

@@ -44,6 +44,7 @@ class GenresConfig:
     musicbrainz_min_score: int
     concurrency: int
     vocabulary: str
+    keep_existing: bool
     weights: Mapping[str, float]
     classifier: ClassifierConfig
 

@@ -32,6 +32,7 @@ import aiosqlite
 from enrich.config import Config, config_dir
 from enrich.errors import FileError, UsageError
 from enrich.genres.consensus import Outcome, decide
+from enrich.genres.file_tags import file_votes, genres_to_write, stored_list
 from enrich.genres.policy import classifier_reason
 from enrich.genres.settings import GenresConfig, genres_config
 from enrich.genres.vocabulary import Vocabulary, load_vocabulary
@@ -164,6 +165,13 @@ class Enricher:
             return
         artist = first_artist(track.artist) or first_artist(track.album_artist)
         outcome = decide(gathered.votes, self.vocab, self.settings, artist)
+        votes = list(gathered.votes)
+        if self.settings.weights.get("file") and track.tag_genres:
+            # The file's own genres join the web sources at the level that decided (as Claude's answer does),
+            # so one tag in the file does not outrank a whole artist's evidence by being "track level".
+            level = outcome.genres[0].level if outcome.genres else "track"
+            votes += file_votes(track.tag_genres, level)
+            outcome = decide(votes, self.vocab, self.settings, artist)
         lane = self.lane
         reason = classifier_reason(outcome, self.vocab, self.policy) if lane is not None else None
         if reason is not None and not (artist and track.title):
@@ -175,7 +183,7 @@ class Enricher:
                     tuple(dict.fromkeys(v.raw for v in gathered.votes))[:10])
         key = item_key(item, lane.model)
         level = outcome.genres[0].level if outcome.genres else "track"
-        self.waiting[track.id] = (track, gathered.votes, reason, key, level)
+        self.waiting[track.id] = (track, votes, reason, key, level)
         if key in self.cached_answers:
             await self.answered(track.id, self.cached_answers[key], None, cached=True)
         elif self.dry_run and not self.client.offline:
@@ -271,6 +279,8 @@ async def genres(
     tags: bool = False,
     scan_first: bool = True,
     workers: int | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
     net_clock: Clock | None = None,
@@ -287,7 +297,10 @@ async def genres(
     fingerprint_basis = basis(vocab_dir, cfg, model)
     report = GenresReport(roots=roots, dry_run=dry_run, offline=offline)
     now = clock()
-    stale = dict(stale_before=now - cfg.ttl_days * DAY, empty_stale_before=now - cfg.empty_ttl_days * DAY)
+    # --retry-failed: tracks for which nothing was found are asked again now, not after empty_ttl_days
+    # (tracks that failed are always asked again: a failure stores no state).
+    empty_stale = now + 1 if retry_failed else now - cfg.empty_ttl_days * DAY
+    stale = dict(stale_before=now - cfg.ttl_days * DAY, empty_stale_before=empty_stale)
 
     if scan_first:
         scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
@@ -332,7 +345,7 @@ async def genres(
                              saved_batch=run.state.get("claude_batch"), save_batch=save_batch, cached=cached)
             await writer.flush()
             if tags:
-                await write_back(conn, writer, roots, report, progress)
+                await write_back(conn, writer, roots, report, progress, keep_existing=cfg.keep_existing and not force)
             run.counts.update(enriched=report.enriched, empty=report.empty, changed=report.changed,
                               unchanged=report.unchanged, tags_written=report.tags_written)
             run.counts["failed"] = report.failed_count
@@ -384,9 +397,14 @@ async def enrich(config: Config, todo: list[store.TrackToDo], vocab: Vocabulary,
 
 
 async def write_back(conn: aiosqlite.Connection, writer: Writer, roots: Sequence[str], report: GenresReport,
-                     progress: Progress) -> None:
-    """Write stored genres into files that do not hold them yet (safe writer, in threads)."""
-    todo = await store.tags_to_write(conn, roots)
+                     progress: Progress, *, keep_existing: bool = True) -> None:
+    """Write stored genres into files that do not hold them yet (safe writer, in threads);
+    with ``keep_existing`` the file's own genres stay, first."""
+    todo = []
+    for track_id, path, path_bytes, found, current in await store.tags_to_write(conn, roots):
+        target = genres_to_write(stored_list(current), found, keep_existing)
+        if target != stored_list(current):
+            todo.append((track_id, path, path_bytes, target))
     progress.start("writing tags", len(todo))
     slots = asyncio.Semaphore(4)
 

@@ -168,8 +168,9 @@ async def classifications(conn: aiosqlite.Connection, keys: Sequence[str]) -> di
 
 
 async def tags_to_write(conn: aiosqlite.Connection,
-                        roots: Sequence[str]) -> list[tuple[int, str, bytes | None, list[str]]]:
-    """(id, path, raw path bytes or None, genres) of tracks whose files do not hold their stored genres yet."""
+                        roots: Sequence[str]) -> list[tuple[int, str, bytes | None, list[str], str]]:
+    """(id, path, raw path bytes or None, genres, the file's genres as stored JSON) of tracks whose files
+    do not hold their stored genres yet."""
     where, params = root_clause(roots)
     sql = (
         "SELECT t.id, t.path, t.path_bytes, t.tag_genres, (SELECT json_group_array(genre) FROM"
@@ -185,7 +186,7 @@ async def tags_to_write(conn: aiosqlite.Connection,
             except ValueError:
                 current = None
             if genres and current != genres:
-                out.append((track_id, path, path_bytes, genres))
+                out.append((track_id, path, path_bytes, genres, tag_genres))
     return out
 
 
