@@ -7,7 +7,9 @@
 
 Reading methods open the database read-only for the call (or for as long as
 an iterator is being consumed) and return plain records from
-``enrich.browse.records``; nothing is locked or created.
+``enrich.browse.records``; nothing is locked or created. ``scan``, ``genres``,
+``analyze``, ``playlists`` and ``explain`` run what the commands of those names
+run and return their reports.
 """
 
 from __future__ import annotations
@@ -178,6 +180,50 @@ class Library:
                 loudness_bins=stats_sql.histogram(conn, "loudness", 0.5), camelot=stats_sql.camelot_counts(conn),
                 map_total=total, map_names=names, map_rows=rows, runs=stats_sql.run_history(conn),
             )
+
+    # ------------------------------------------------------------ long commands
+
+    def scan(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
+        """Read the files under ``paths`` into the database (as `enrich scan`); a ``ScanReport``.
+
+        ``options``: dry_run, resume, workers, leave_roots (as the command's flags)."""
+        from enrich.pipeline.scan import scan
+
+        return asyncio.run(scan(self.config, [str(p) for p in paths], **options))
+
+    def genres(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
+        """Find genres for new, changed and stale tracks (as `enrich genres`); a ``GenresReport``.
+
+        ``options``: dry_run, resume, offline, tags (write them into the files), force, retry_failed,
+        scan_first, workers."""
+        from enrich.pipeline.genres import genres
+
+        return asyncio.run(genres(self.config, [str(p) for p in paths], **options))
+
+    def analyze(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
+        """Analyse the audio of new and changed tracks (as `enrich analyze`); an ``AnalyzeReport``.
+
+        ``options``: dry_run, resume, workers, retry_failed, write_tags, scan_first."""
+        from enrich.pipeline.analyze import analyze
+
+        return asyncio.run(analyze(self.config, [str(p) for p in paths], **options))
+
+    def explain(self, ref: str) -> list[dict[str, Any]]:
+        """Why the tracks matching ``ref`` have their genres: votes, scores, tags not used."""
+        from enrich.pipeline.genres import explain
+
+        found: list[dict[str, Any]] = asyncio.run(explain(self.config, ref))
+        return found
+
+    def playlists(self, **request: Any) -> dict[str, Any]:
+        """Build playlists (as `enrich playlists`): seeds, to, genre, auto, length, minutes, direction,
+        out_dir, name, dry_run. Returns what the command prints with --json."""
+        from enrich.playlists.build import Request, make_playlists
+
+        if "seeds" in request:
+            request["seeds"] = tuple(request["seeds"])
+        made: dict[str, Any] = asyncio.run(make_playlists(self.config, Request(**request)))
+        return made
 
     def runs(self, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
         """The newest runs of long commands with their item counts (as `enrich runs`)."""
