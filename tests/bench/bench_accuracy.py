@@ -86,9 +86,12 @@ def run_enrich(clips: list[dict], folder: Path, jobs: int) -> dict[str, Estimate
 # ---- librosa ----------------------------------------------------------------------------
 
 def _librosa_one(job: tuple[str, str]) -> dict:
+    import warnings
+
     import librosa
     import numpy as np
 
+    warnings.filterwarnings("ignore", category=UserWarning)  # n_fft longer than a 1 s clip: expected
     clip_id, path = job
     started = time.process_time()
     try:
