@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     import av
 
 BLOCK_SECONDS = 2.0
-MIN_SECONDS = 3.0  # less than this cannot carry a tempo or a key
+# One analysis frame: anything shorter has no spectrum to measure. Short clips
+# are analysed for what they can carry (loudness, timbre, key); the tempo
+# estimator decides for itself whether there are beats enough.
+MIN_SECONDS = 0.1
 MAX_CHANNELS = 16
 
 
@@ -104,7 +107,9 @@ def decode(path: str, *, sr: int, excerpt: bool, windows: int, seconds: float, m
     except OSError as exc:
         raise AnalysisError(path, f"cannot read the file: {exc.strerror or exc}") from exc
     if audio.seconds < MIN_SECONDS:
-        raise AnalysisError(path, f"only {audio.seconds:.1f} s of audio decoded; at least {MIN_SECONDS:.0f} s needed")
+        if audio.duration <= 0 and not audio.segments:
+            raise AnalysisError(path, f"no audio in the file ({audio.decoder} found a stream of 0 samples)")
+        raise AnalysisError(path, f"only {audio.seconds:.2f} s of audio decoded; at least {MIN_SECONDS:.1f} s needed")
     return audio
 
 
@@ -150,7 +155,9 @@ class _Collector:
 
 
 def _decode_soundfile(path: str, sr: int, plan: dict[str, Any]) -> Audio:
-    with sf.SoundFile(path) as f:
+    # The name as bytes: a name that is not UTF-8 arrives with surrogate escapes,
+    # which soundfile cannot encode (UnicodeEncodeError), but the raw bytes open.
+    with sf.SoundFile(os.fsencode(path)) as f:
         native_sr, channels = f.samplerate, f.channels
         _check_layout(path, native_sr, channels)
         frames = f.frames if f.frames and f.frames > 0 else 0
