@@ -30,6 +30,7 @@ def library(tmp_path):
     for name, (tempo, key, mode) in TRUTH.items():
         write_audio(folder / name, music(seconds=14, sr=44100, tempo=tempo, key=key, mode=mode, stereo=True), 44100)
     sf.write(folder / "silence.wav", np.zeros((44100 * 6, 2), dtype=np.float32), 44100)
+    sf.write(folder / "tiny.wav", music(seconds=0.03, sr=44100), 44100)  # no spectrum to measure: a failure
     return folder
 
 
@@ -75,21 +76,26 @@ def analyze_until(db, folder, stored: int, **popen) -> subprocess.Popen:
 def test_analyse_a_library_then_only_what_changed(tmp_path, library):
     db = tmp_path / "lib.db"
     first = analyze(db, str(library), "--json", "--workers", "2")
-    assert first.returncode == 1, first.stderr  # the silent file failed, the rest did not
+    assert first.returncode == 1, first.stderr  # the 30 ms file failed, the rest did not
     report = json.loads(first.stdout)
-    assert report["analysed"] == 4 and report["to_analyse"] == {"new": 5}
-    assert report["failed"] == [{"item": str(library / "silence.wav"), "error": "digital silence: nothing to analyse"}]
+    assert report["analysed"] == 5 and report["to_analyse"] == {"new": 6}
+    tiny_error = "only 0.03 s of audio decoded; at least 0.1 s needed"
+    assert report["failed"] == [{"item": str(library / "tiny.wav"), "error": tiny_error}]
     rows = db_rows(db, "SELECT t.path, f.tempo, f.key_pc, f.mode, f.camelot, f.loudness, f.version, length(f.vector)"
                        " FROM features f JOIN tracks t ON t.id = f.track_id")
     names = json.loads(db_rows(db, "SELECT names FROM feature_sets")[0][0])
-    assert len(rows) == 4
+    assert len(rows) == 5
+    silent = [r for r in rows if r[0].endswith("silence.wav")]
+    assert [r[1:6] for r in silent] == [(None, None, None, None, None)]  # digital silence: a row, not a failure
     for path, tempo, key_pc, mode, camelot, loudness, version, vector_bytes in rows:
+        if path.endswith("silence.wav"):
+            continue
         want_tempo, want_key, want_mode = TRUTH[os.path.basename(path)]
         assert abs(tempo / want_tempo - 1) < 0.02
         assert ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"][key_pc] == want_key and mode == want_mode
         assert camelot[-1] == ("A" if mode == "minor" else "B")
         assert -40 < loudness < 0 and version >= 1 and vector_bytes == 4 * len(names)
-    assert db_rows(db, "SELECT error FROM analysis_failures") == [("digital silence: nothing to analyse",)]
+    assert db_rows(db, "SELECT error FROM analysis_failures") == [(tiny_error,)]
 
     again = analyze(db, str(library), "--json")
     assert again.returncode == 0, again.stderr
@@ -109,7 +115,7 @@ def test_analyse_a_library_then_only_what_changed(tmp_path, library):
         conn.execute("UPDATE features SET version = version - 1")
     redo = analyze(db, str(library), "--json", "--no-scan")
     report = json.loads(redo.stdout)
-    assert report["to_analyse"] == {"older version": 4} and report["analysed"] == 4
+    assert report["to_analyse"] == {"older version": 5} and report["analysed"] == 5
 
 
 @pytest.mark.slow
@@ -119,12 +125,12 @@ def test_dry_run_says_what_and_how_long_and_writes_nothing(tmp_path, library):
     before = db_rows(db, "SELECT COUNT(*) FROM runs")
     dry = analyze(db, str(library), "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "5 to analyse (5 new)" in dry.stdout and "estimated time" in dry.stdout
+    assert "6 to analyse (6 new)" in dry.stdout and "estimated time" in dry.stdout
     assert str(library / "a.flac") in dry.stdout
     assert db_rows(db, "SELECT COUNT(*) FROM runs") == before
     assert db_rows(db, "SELECT COUNT(*) FROM features") == [(0,)]
     as_json = json.loads(analyze(db, str(library), "--dry-run", "--json").stdout)
-    assert as_json["estimate_seconds"] > 0 and len(as_json["would_analyse"]) == 5
+    assert as_json["estimate_seconds"] > 0 and len(as_json["would_analyse"]) == 6
 
 
 @pytest.mark.slow
@@ -135,7 +141,7 @@ def test_a_file_deleted_after_the_scan_is_one_clear_failure(tmp_path, library):
     result = analyze(db, str(library), "--no-scan")
     assert result.returncode == 1
     assert f"{library / 'b.m4a'}: file is gone (deleted or moved since the scan)" in result.stdout
-    assert "3 analysed, 2 failed" in result.stdout
+    assert "4 analysed, 2 failed" in result.stdout
 
 
 @pytest.mark.slow
@@ -252,3 +258,44 @@ def test_a_file_replaced_before_the_resume_is_analysed_again_in_the_resumed_run(
     assert report["resumed"] is True and report["scan"]["changed"] == 1
     [(new_tempo, size)] = db_rows(db, "SELECT f.tempo, f.file_size FROM features f WHERE f.track_id = ?", (track_id,))
     assert size == os.path.getsize(path) and abs(new_tempo - 170) < 170 * 0.02 and abs(tempo - 170) > 10
+
+
+def test_short_silent_and_oddly_named_files_are_analysed_and_an_older_feature_set_is_redone(tmp_path):
+    """Through `enrich analyze`: 1-3 s clips and digital silence are rows, a Latin-1 file name decodes,
+    a failure remembered under an older feature set is retried, and the report says what was redone."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    write_audio(folder / "short.flac", music(seconds=2.5, sr=44100, tempo=128, key="E", mode="minor"), 44100)
+    write_audio(folder / "one-beat.ogg", music(seconds=1.0, sr=44100, tempo=60, key="C", mode="major"), 44100)
+    sf.write(folder / "silence.flac", np.zeros(44100 * 3, dtype=np.float32), 44100)
+    made = write_audio(folder / "made.mp3", music(seconds=8, sr=44100, tempo=100, key="G", mode="major"), 44100)
+    latin1 = os.path.join(os.fsencode(folder), b"Caf\xe9 del Mar - \xc0 bient\xf4t.mp3")
+    os.rename(made, latin1)
+    db = tmp_path / "lib.db"
+    result = analyze(db, str(folder), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["analysed"] == 4 and report["failed"] == []
+    rows = {os.path.basename(p): (tempo, key, loud) for p, tempo, key, loud in db_rows(
+        db, "SELECT t.path, f.tempo, f.key_pc, f.loudness FROM features f JOIN tracks t ON t.id = f.track_id")}
+    assert abs(rows["short.flac"][0] / 128 - 1) < 0.04 and rows["short.flac"][1] is not None
+    assert rows["one-beat.ogg"][0] is None and rows["one-beat.ogg"][2] is not None  # one beat: no tempo
+    assert rows["silence.flac"] == (None, None, None)
+    odd = [name for name in rows if name.startswith("Caf")]
+    assert len(odd) == 1 and abs(rows[odd[0]][0] / 100 - 1) < 0.04
+
+    # A library analysed with an older feature set, where the short clip failed then (< 3 s was refused):
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE features SET version = version - 1")
+        short_id = conn.execute("SELECT id FROM tracks WHERE path LIKE '%short.flac'").fetchone()[0]
+        conn.execute("INSERT INTO analysis_failures SELECT track_id, version, file_size, file_mtime_ns,"
+                     " 'only 2.5 s of audio decoded; at least 3 s needed', 0 FROM features WHERE track_id = ?",
+                     (short_id,))
+        conn.execute("DELETE FROM features WHERE track_id = ?", (short_id,))
+    redo = analyze(db, str(folder), "--no-scan")
+    assert redo.returncode == 0, redo.stdout + redo.stderr
+    assert "(3 older version, 1 retry)" in redo.stdout
+    from enrich.analysis.features import VERSION
+    assert f"3 tracks re-analysed: feature set {VERSION - 1} -> {VERSION}" in redo.stdout
+    assert db_rows(db, "SELECT COUNT(*) FROM features WHERE version = ?", (VERSION,)) == [(4,)]
+    assert db_rows(db, "SELECT COUNT(*) FROM analysis_failures") == [(0,)]

@@ -17,9 +17,8 @@ from enrich.analysis.loudness import integrated_loudness
 from enrich.analysis.spectral import N_MFCC, centroid, flatness, mean_std, mfcc, rms_db, rolloff, zero_crossing_rates
 from enrich.analysis.spectrum import HOP, N_FFT, Spectrum
 from enrich.analysis.tempo import estimate_tempo
-from enrich.errors import AnalysisError
 
-VERSION = 1
+VERSION = 2
 
 NAMES: tuple[str, ...] = (
     "tempo", "tempo_confidence",
@@ -83,14 +82,23 @@ def energy_of(loudness: float | None, onset_strength: float, brightness_hz: floa
     return round(float(0.6 * loud + 0.25 * busy + 0.15 * bright), 4)
 
 
+def silence(audio: Audio) -> Features:
+    """Digital silence is a fact about the file, not a failure: no tempo, no key, no loudness."""
+    return Features(
+        tempo=None, tempo_confidence=0.0, key_pc=None, mode=None, key_confidence=0.0, camelot=None,
+        loudness=None, energy=0.0, centroid=(0.0, 0.0), rolloff=(0.0, 0.0), flatness=(0.0, 0.0), zcr=(0.0, 0.0),
+        mfcc_mean=(0.0,) * N_MFCC, mfcc_std=(0.0,) * N_MFCC, chroma=(0.0,) * 12, seconds=round(audio.seconds, 2),
+    )
+
+
 def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features:
-    """All features of decoded audio, from one shared spectrum. Raises AnalysisError for silence."""
+    """All features of decoded audio, from one shared spectrum; silence gives the empty row of ``silence``."""
     mono = audio.mono()
     if rms_db(mono) < SILENCE_DB:
-        raise AnalysisError(item, "digital silence: nothing to analyse")
+        return silence(audio)
     spectrum = Spectrum.of(mono, audio.sr)
     envelopes = spectrum.onset_envelopes()
-    tempo = estimate_tempo(envelopes, spectrum.frame_rate)
+    tempo = estimate_tempo(spectrum)
     tonal = tonality(spectrum, key_profile)
     key, chroma = tonal.key, tonal.evidence.treble
     loudness = integrated_loudness(audio.segments, audio.sr)
@@ -117,4 +125,5 @@ def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features
         seconds=round(audio.seconds, 2),
         tuning_hz=tonal.tuning_hz,
         key_strength=key.strength,
+        tempo_alt=tempo.alternative,
     )

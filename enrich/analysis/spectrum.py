@@ -22,6 +22,8 @@ T = TypeVar("T")
 EPS = 1e-10
 ONSET_COMPRESSION = 100.0
 SUMMARY_STEP = 2
+LOW_HZ = 200.0  # onset bands: kick and bass below, cymbals and noise above HIGH_HZ
+HIGH_HZ = 4000.0
 
 
 def hz_to_mel(f: float | np.ndarray) -> np.ndarray:
@@ -145,21 +147,33 @@ class Spectrum:
         return self._cached("frame_energy", lambda: np.asarray(self.sampled_power.sum(axis=0)))
 
     def onset_envelopes(self) -> list[np.ndarray]:
-        """Spectral flux of the compressed mel bands, one envelope per window.
+        """Spectral flux of all the compressed mel bands, one envelope per window."""
+        return self.onset_bands()["broad"]
+
+    def onset_bands(self) -> dict[str, list[np.ndarray]]:
+        """Spectral flux of the compressed mel bands, one envelope per window, for
+        all bands ("broad"), the bass and kick below 200 Hz ("low") and the cymbals
+        and noise above 4 kHz ("high").
 
         The compression is log(1 + 100 x), not decibels: dB would make a soft
         off-beat hat rise as far out of silence as a kick, and double the tempo.
         """
-        def make() -> list[np.ndarray]:
-            out = []
+        def make() -> dict[str, list[np.ndarray]]:
+            centres = mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(min(11000.0, self.sr / 2)), N_MELS + 2))[1:-1]
+            groups = {"broad": slice(None), "low": centres < LOW_HZ, "high": centres > HIGH_HZ}
+            out: dict[str, list[np.ndarray]] = {name: [] for name in groups}
             peak = float(self.mel.max()) or 1.0
             compressed = np.log1p(ONSET_COMPRESSION / peak * self.mel)
             for a, b in zip(self.bounds, self.bounds[1:], strict=False):
                 part = compressed[:, a:b]
                 if part.shape[1] < 2:
-                    out.append(np.zeros(part.shape[1], dtype=np.float32))
+                    for name in groups:
+                        out[name].append(np.zeros(part.shape[1], dtype=np.float32))
                     continue
-                flux = np.maximum(0.0, np.diff(part, axis=1)).mean(axis=0)
-                out.append(np.concatenate([[0.0], flux]).astype(np.float32))
+                flux = np.maximum(0.0, np.diff(part, axis=1))
+                for name, rows in groups.items():
+                    band = flux[rows]
+                    env = band.mean(axis=0) if band.shape[0] else np.zeros(flux.shape[1])
+                    out[name].append(np.concatenate([[0.0], env]).astype(np.float32))
             return out
         return self._cached("onsets", make)

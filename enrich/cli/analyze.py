@@ -44,6 +44,9 @@ def render(data: dict[str, Any]) -> str:
               f"  {data['tracks']} tracks; {todo} needed analysis ({reasons(data['to_analyse'])})",
               f"  {data['analysed']} analysed, {len(data['failed'])} failed in {data['elapsed']:.1f}s "
               f"({data['tracks_per_second']:.2f} tracks/s, {data['workers']} worker(s))"]
+    if data["reanalysed"]:
+        older = ", ".join(str(v) for v in data["older_versions"]) or "older"
+        lines.append(f"  {data['reanalysed']:,} tracks re-analysed: feature set {older} -> {data['feature_version']}")
     pool = data["pool"]
     if pool.get("crashed") or pool.get("timed_out"):
         lines.append(f"  {pool['crashed']} worker crash(es), {pool['timed_out']} timeout(s); each cost only its file")

@@ -68,6 +68,8 @@ class AnalyzeReport:
     remembered_failures: int = 0  # skipped: failed before in the same file state
     already_done: int = 0  # finished by the run being resumed
     analysed: int = 0
+    reanalysed: int = 0  # of the analysed: tracks whose features came from an older feature set
+    older_versions: list[int] = field(default_factory=list)  # those older feature sets
     failed: list[dict[str, Any]] = field(default_factory=list)  # {"item", "error"}
     tags_written: int = 0
     workers: int = 0
@@ -125,6 +127,8 @@ async def analyze(
     async with writing(config, "analyze") as (conn, writer):
         counts = await store.count_to_analyse(conn, roots, VERSION, retry_failed=retry_failed)
         fill_counts(report, counts)
+        if report.to_analyse.get("older version"):
+            report.older_versions = await store.older_versions(conn, roots, VERSION)
         work_key = json.dumps(sorted(roots), ensure_ascii=False)
         args = {"paths": roots, "retry_failed": retry_failed, "write_tags": write_tags, "version": VERSION}
         async with running(writer, "analyze", work_key, args, resume=resume) as run:
@@ -202,6 +206,7 @@ class Sink:
                                          self.run.failed(track.path, error)])
         else:
             self.report.analysed += 1
+            self.report.reanalysed += track.why == "older version"
             await self.writer.put_group([store.features_op(track, VERSION, outcome.features, now),
                                          store.forget_failure_op(track.id), self.run.done(track.path)])
             if self.write_tags:

@@ -139,6 +139,18 @@ async def count_to_analyse(conn: aiosqlite.Connection, roots: Sequence[str], ver
     return counts
 
 
+async def older_versions(conn: aiosqlite.Connection, roots: Sequence[str], version: int) -> list[int]:
+    """The feature-set versions, other than ``version``, that present tracks under ``roots`` were analysed with."""
+    where, params = root_clause(roots)
+    sql, values = _named(
+        "SELECT DISTINCT f.version FROM features f JOIN tracks t ON t.id = f.track_id"
+        f" WHERE t.missing = 0 AND {where} AND f.version != :version ORDER BY f.version",
+        params, version=version,
+    )
+    async with conn.execute(sql, values) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
 async def features_of(conn: aiosqlite.Connection, track_id: int) -> dict[str, Any] | None:
     async with conn.execute(f"SELECT {', '.join(FEATURE_COLUMNS)} FROM features WHERE track_id = ?",
                             (track_id,)) as cur:
