@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from enrich.errors import PlaylistError
 from enrich.playlists.build import Request, plan, prepare
 from enrich.playlists.genre_tree import flat_lookup
+from enrich.playlists import ordering, similarity
 from enrich.playlists.ordering import window_breaks
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.titles import main_artist, song_key
@@ -26,7 +27,7 @@ def always(path: str) -> bool:
 
 
 def make_view(vectors, *, artists=None, titles=None, duration=None, tempo=None, energy=None, camelot=None,
-              genres=None, missing=None, has=None) -> LibraryView:
+              genres=None, missing=None, has=None, tempo_alt=None) -> LibraryView:
     """A library straight from arrays (the store's loader is tested on a real file below)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     n = len(vectors)
@@ -53,6 +54,7 @@ def make_view(vectors, *, artists=None, titles=None, duration=None, tempo=None, 
         genre_names=genre_names,
         genre_ids=gid,
         genre_weights=gw,
+        tempo_alt=None if tempo_alt is None else np.asarray(tempo_alt, np.float32),
     )
 
 
@@ -283,3 +285,46 @@ def test_every_rule_holds_or_is_reported(data, length, k, window, min_d, max_d, 
         artists = [main_artist(view.artists[r]) for r in rows]
         if "artist_window" not in notes:
             assert window_breaks(list(range(len(rows))), artists, window) == 0
+
+
+# ---------------------------------------------------------------- tempo: 70 and 140 as neighbours
+
+@pytest.mark.parametrize("a, a_alt, b, b_alt, octaves", [
+    (70, 140, 140, 70, 0.15),          # each measured at the other's level as runner-up
+    (70, None, 140, None, 1.0),        # no runner-up: a whole octave apart
+    (70, 140, 140, None, 0.15),        # one side's runner-up is enough
+    (100, 200, 120, None, 0.263),      # the direct distance is shorter than via the alternative
+    (None, 140, 140, None, None),      # unknown tempo: unknown distance
+])
+def test_tempo_distance_in_octaves_with_the_second_best_tempo(a, a_alt, b, b_alt, octaves):
+    log = lambda v: np.float32(np.nan if v is None else np.log2(v))  # noqa: E731
+    got = float(similarity.tempo_distance(log(a), log(a_alt), log(b), log(b_alt)))
+    if octaves is None:
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(octaves, abs=0.002)
+
+
+def test_a_half_time_reading_sits_next_to_the_double_tempo_seed():
+    """Same sound, different tempi: the track read at 70 BPM with 140 as its runner-up is nearer a 140 BPM
+    seed than a 100 BPM track; without the runner-ups it is the other way round."""
+    vectors = np.zeros((6, 3), np.float32)
+    vectors[3:] = [[1, 1, 1], [-1, -1, -1], [1, -1, 0]]  # other tracks give the library a spread
+    tempo = [140, 70, 100, 120, 90, 160]
+    alts = [70, 140, 200, np.nan, np.nan, np.nan]
+    for tempo_alt, nearer, further in ((alts, 1, 2), (None, 2, 1)):
+        view = make_view(vectors, tempo=tempo, tempo_alt=tempo_alt)
+        space = similarity.sound_space(view, CFG.tempo_weight)
+        target = similarity.track_target(view, space, np.zeros((0, 0), np.float32), 0)
+        sound = similarity.score(view, space, [target], CFG).sound
+        assert sound[nearer] > sound[further], (tempo_alt, sound)
+
+
+def test_ordering_counts_a_step_to_the_runner_up_tempo_as_small():
+    tempo = np.array([70.0, 140.0, 100.0])
+    camelot, energy = np.full(3, -1, np.int8), np.full(3, 0.5)
+    plain = ordering.transition_costs(tempo, camelot, energy, None, ordering.Flow())
+    aware = ordering.transition_costs(tempo, camelot, energy, None, ordering.Flow(),
+                                      tempo_alt=np.array([140.0, np.nan, np.nan]))
+    assert plain[0, 1] > plain[0, 2]  # 70 -> 140 is an octave; 70 -> 100 half of one
+    assert aware[0, 1] < aware[0, 2] and aware[0, 1] == aware[1, 0]

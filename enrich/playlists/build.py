@@ -215,7 +215,8 @@ def assemble(prep: Prepared, cfg: PlaylistsConfig, scores: Scores, seeds: list[i
     flow = ordering.Flow(cfg.flow_tempo, cfg.flow_key, cfg.flow_energy, cfg.flow_sound, cfg.flow_direction)
     sound = prep.space.z[rows_arr] / np.float32(np.sqrt(prep.space.total_weight / max(prep.space.z.shape[1], 1)))
     cost = ordering.transition_costs(view.tempo[rows_arr], view.camelot[rows_arr], view.energy[rows_arr],
-                                     sound, flow, direction)
+                                     sound, flow, direction,
+                                     None if view.tempo_alt is None else view.tempo_alt[rows_arr])
     artists = [artist_key(view.artists[r], view.paths[r]) for r in rows]
     window = picked.rules.artist_window
     order = ordering.flowing_order(cost, artists, window, end=len(rows) - 1 if end is not None else None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from enrich.playlists.similarity import CAMELOT
+from enrich.playlists.similarity import CAMELOT, tempo_distance
 
 DIRECTIONS = ("energy-up", "energy-down", "tempo-up", "tempo-down")
 
@@ -48,12 +48,21 @@ def transition_costs(
     sound: np.ndarray | None,
     flow: Flow,
     direction: str | None = None,
+    tempo_alt: np.ndarray | None = None,
 ) -> np.ndarray:
-    """cost[a, b] of playing b right after a, for the n tracks given (float64, n x n)."""
+    """cost[a, b] of playing b right after a, for the n tracks given (float64, n x n).
+
+    A tempo step is octave-aware through ``tempo_alt`` (each track's second-best tempo):
+    70 BPM after 140 BPM is a small step when either was also heard at the other's level.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         log_tempo = np.log2(np.where(tempo > 0, tempo, np.nan)).astype(np.float64)
+        alt = np.full(len(tempo), np.nan) if tempo_alt is None else tempo_alt
+        log_alt = np.log2(np.where(alt > 0, alt, np.nan)).astype(np.float64)
     energy = energy.astype(np.float64)
-    cost = flow.tempo * jump(log_tempo, TEMPO_STEP) + flow.energy * jump(energy, ENERGY_STEP)
+    steps = tempo_distance(log_tempo[:, None], log_alt[:, None], log_tempo[None, :], log_alt[None, :]) / TEMPO_STEP
+    tempo_cost = np.where(np.isnan(steps), UNKNOWN, steps + 0.5 * steps * steps)
+    cost = flow.tempo * tempo_cost + flow.energy * jump(energy, ENERGY_STEP)
     known = camelot >= 0
     keys = 1.0 - CAMELOT[np.maximum(camelot, 0)][:, np.maximum(camelot, 0)]
     cost += flow.key * np.where(known[:, None] & known[None, :], keys, UNKNOWN)

@@ -2,6 +2,9 @@
 
 * Sound: features standardised over the library (z-scores) with tempo
   down-weighted, compared by weighted mean squared difference -> exp(-msd).
+  Tempo is compared in octaves, and a track's second-best tempo (the other
+  metrical level analysis found) counts too, for a small extra distance: a
+  song measured at 70 BPM with 140 as runner-up sits next to 140 BPM songs.
 * Key: compatibility of the two keys on the Camelot wheel.
 * Genre: the canonical tree: the same genre counts 1, a shared parent (or
   parent and child) ``genre_parent``, only a shared root ``genre_root``.
@@ -25,6 +28,21 @@ from enrich.store.library_view import LibraryView
 
 # Extra readable columns appended to the stored vector before standardising.
 EXTRA_COLUMNS = ("tempo (log2)", "energy", "loudness")
+LOG_TEMPO = "tempo (log2)"
+RAW_TEMPO = "tempo"  # the vector's BPM: the log2 column (octave-aware below) speaks for it
+ALT_TEMPO_COST = 0.15  # octaves added when a side is heard at its second-best tempo
+
+
+def tempo_distance(a: np.ndarray, a_alt: np.ndarray, b: np.ndarray, b_alt: np.ndarray,
+                   alt_cost: float = ALT_TEMPO_COST) -> np.ndarray:
+    """Octaves between tempi (log2 BPM), either side allowed its alternative level for ``alt_cost``.
+
+    NaN where ``a`` or ``b`` is unknown; an unknown alternative is simply not an option.
+    """
+    direct = np.abs(a - b)
+    with np.errstate(invalid="ignore"):
+        via = np.fmin(np.abs(a_alt - b), np.abs(a - b_alt)) + alt_cost
+    return np.where(np.isnan(direct), np.nan, np.fmin(direct, via))
 
 
 def camelot_table() -> np.ndarray:
@@ -84,14 +102,22 @@ class SoundSpace:
     norms: np.ndarray      # float32 (n,), squared row norms
     total_weight: float
     has: np.ndarray        # bool (n,)
+    log_tempo: np.ndarray | None = None  # float32 (n,) log2 BPM, NaN unknown
+    log_alt: np.ndarray | None = None    # float32 (n,) log2 BPM of the second-best tempo, NaN unknown
+    tempo_scale: float = 0.0             # weight / variance of the log2 tempo column: its units in msd
 
 
 def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
     has = view.has_features
     names = list(view.feature_names) + list(EXTRA_COLUMNS)
-    weights = np.array([tempo_weight if ("tempo" in n.lower() or "bpm" in n.lower()) else 1.0 for n in names],
-                       dtype=np.float32)
+    weights = np.array([0.0 if n == RAW_TEMPO else tempo_weight if ("tempo" in n.lower() or "bpm" in n.lower())
+                        else 1.0 for n in names], dtype=np.float32)
     z = np.zeros((len(view), len(names)), dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        track_tempo = np.where(has & (view.tempo > 0), np.log2(view.tempo), np.nan).astype(np.float32)
+        alt = view.tempo_alt if view.tempo_alt is not None else np.full(len(view), np.nan, np.float32)
+        log_alt = np.where(has & (alt > 0), np.log2(alt), np.nan).astype(np.float32)
+    tempo_scale = 0.0
     if has.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             log_tempo = np.log2(view.tempo[has])
@@ -111,8 +137,23 @@ def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
         weights = np.where(usable, weights, 0.0).astype(np.float32)
         rows *= (np.sqrt(weights) / np.where(usable, std, 1.0)).astype(np.float32)
         z[has] = rows
+        column = names.index(LOG_TEMPO)
+        if usable[column]:
+            tempo_scale = float(weights[column] / std[column] ** 2)
     total = float(weights.sum()) or 1.0
-    return SoundSpace(z=z, norms=np.einsum("ij,ij->i", z, z), total_weight=total, has=has)
+    return SoundSpace(z=z, norms=np.einsum("ij,ij->i", z, z), total_weight=total, has=has,
+                      log_tempo=track_tempo, log_alt=log_alt, tempo_scale=tempo_scale)
+
+
+def tempo_correction(space: SoundSpace, target: "Target") -> np.ndarray | float:
+    """What to add to each track's squared sound distance so that its tempo part is the
+    octave-aware ``tempo_distance`` instead of the plain difference of log2 tempi (<= 0)."""
+    t, t_alt = target.tempo
+    if space.log_tempo is None or space.log_alt is None or space.tempo_scale <= 0 or not np.isfinite(t):
+        return 0.0
+    plain = space.log_tempo - np.float32(t)
+    aware = tempo_distance(space.log_tempo, space.log_alt, np.float32(t), np.float32(t_alt))
+    return np.nan_to_num(space.tempo_scale * (aware * aware - plain * plain), nan=0.0).astype(np.float32)
 
 
 @dataclass
@@ -123,6 +164,7 @@ class Target:
     camelot: int                  # -1 unknown
     genre_profile: np.ndarray | None  # (G,) similarity of each library genre to the target
     label: str
+    tempo: tuple[float, float] = (float("nan"), float("nan"))  # log2 BPM and of its second-best tempo
 
 
 def track_target(view: LibraryView, space: SoundSpace, relation: np.ndarray, i: int) -> Target:
@@ -136,6 +178,8 @@ def track_target(view: LibraryView, space: SoundSpace, relation: np.ndarray, i: 
         camelot=int(view.camelot[i]),
         genre_profile=profile,
         label=f"{view.artists[i]} - {view.titles[i]}",
+        tempo=(float(space.log_tempo[i]), float(space.log_alt[i])) if space.log_tempo is not None and
+        space.log_alt is not None else (float("nan"), float("nan")),
     )
 
 
@@ -171,7 +215,8 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
     track_parts = np.zeros(n, dtype=np.int8)
     sound, key, genre = nan, nan.copy(), nan.copy()
     if target.sound is not None and cfg.weight_sound > 0:
-        msd = np.maximum(space.norms - 2.0 * (space.z @ target.sound) + float(target.sound @ target.sound), 0.0)
+        msd = space.norms - 2.0 * (space.z @ target.sound) + float(target.sound @ target.sound)
+        msd = np.maximum(msd + tempo_correction(space, target), 0.0)
         sound = np.where(space.has, np.exp(-msd / space.total_weight), np.nan).astype(np.float32)
         num += np.where(space.has, cfg.weight_sound * sound, 0.0)
         den += np.where(space.has, cfg.weight_sound, 0.0)

@@ -46,6 +46,8 @@ class LibraryView:
     # Rows whose file name is not UTF-8: ``paths`` holds a readable form with \xNN,
     # this the name that opens the file (surrogate-escaped, as os.fsdecode gives).
     fs_paths: dict[int, str] = field(default_factory=dict)
+    # float32 BPM of the second-best metrical level (half or double, usually), NaN when unknown.
+    tempo_alt: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -92,7 +94,8 @@ TRACKS_SQL = (
 FEATURES_SQL = (
     "SELECT count(*), group_concat(track_id), group_concat(ifnull(tempo, 'nan')), group_concat(ifnull(energy, 'nan')),"
     " group_concat(ifnull(loudness, 'nan')), group_concat(ifnull(camelot, ifnull(key_pc || mode, '')), char(31)),"
-    " group_concat(ifnull(version = ? AND length(vector) = ?, 0)) FROM features"
+    " group_concat(ifnull(version = ? AND length(vector) = ?, 0)), group_concat(ifnull(tempo_alt, 'nan'))"
+    " FROM features"
 )
 VECTORS_SQL = "SELECT track_id, vector FROM features WHERE version = ? AND length(vector) = ?"
 
@@ -134,15 +137,17 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         paths, artists, titles = ([c[i] for i in order.tolist()] for c in (paths, artists, titles))
 
     tempo = np.full(n, np.nan, np.float32)
+    tempo_alt = np.full(n, np.nan, np.float32)
     energy = np.full(n, np.nan, np.float32)
     loudness = np.full(n, np.nan, np.float32)
     camelot = np.full(n, -1, np.int8)
     has = np.zeros(n, dtype=bool)
-    m, fid_text, tempo_text, energy_text, loud_text, camelot_text, usable_text = conn.execute(
+    m, fid_text, tempo_text, energy_text, loud_text, camelot_text, usable_text, alt_text = conn.execute(
         FEATURES_SQL, (version, dims * 4)).fetchone()
     if m and n:
         at, known = rows_of(ids, numbers(fid_text, m, np.int64))
         tempo[at] = numbers(tempo_text, m, np.float32)[known]
+        tempo_alt[at] = numbers(alt_text, m, np.float32)[known]
         energy[at] = numbers(energy_text, m, np.float32)[known]
         loudness[at] = numbers(loud_text, m, np.float32)[known]
         codes = texts(camelot_text, m) or [""] * m
@@ -184,6 +189,7 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         genre_ids=genre_ids,
         genre_weights=genre_weights,
         fs_paths=fs_paths,
+        tempo_alt=tempo_alt,
     )
 
 
