@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from enrich.errors import PlaylistError
+from enrich.playlists import ordering, similarity
 from enrich.playlists.build import Request, plan, prepare
 from enrich.playlists.genre_tree import flat_lookup
-from enrich.playlists import ordering, similarity
 from enrich.playlists.ordering import window_breaks
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.titles import main_artist, song_key

@@ -160,7 +160,7 @@ class Spectrum:
         """
         def make() -> dict[str, list[np.ndarray]]:
             centres = mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(min(11000.0, self.sr / 2)), N_MELS + 2))[1:-1]
-            groups = {"broad": slice(None), "low": centres < LOW_HZ, "high": centres > HIGH_HZ}
+            groups: dict[str, Any] = {"broad": slice(None), "low": centres < LOW_HZ, "high": centres > HIGH_HZ}
             out: dict[str, list[np.ndarray]] = {name: [] for name in groups}
             peak = float(self.mel.max()) or 1.0
             compressed = np.log1p(ONSET_COMPRESSION / peak * self.mel)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,10 @@ RAW_TEMPO = "tempo"  # the vector's BPM: the log2 column (octave-aware below) sp
 ALT_TEMPO_COST = 0.15  # octaves added when a side is heard at its second-best tempo
 
 
-def tempo_distance(a: np.ndarray, a_alt: np.ndarray, b: np.ndarray, b_alt: np.ndarray,
-                   alt_cost: float = ALT_TEMPO_COST) -> np.ndarray:
+Tempi = np.ndarray | np.floating[Any] | float  # log2 BPM: one, or one per track
+
+
+def tempo_distance(a: Tempi, a_alt: Tempi, b: Tempi, b_alt: Tempi, alt_cost: float = ALT_TEMPO_COST) -> np.ndarray:
     """Octaves between tempi (log2 BPM), either side allowed its alternative level for ``alt_cost``.
 
     NaN where ``a`` or ``b`` is unknown; an unknown alternative is simply not an option.
@@ -42,7 +45,7 @@ def tempo_distance(a: np.ndarray, a_alt: np.ndarray, b: np.ndarray, b_alt: np.nd
     direct = np.abs(a - b)
     with np.errstate(invalid="ignore"):
         via = np.fmin(np.abs(a_alt - b), np.abs(a - b_alt)) + alt_cost
-    return np.where(np.isnan(direct), np.nan, np.fmin(direct, via))
+    return np.asarray(np.where(np.isnan(direct), np.nan, np.fmin(direct, via)))
 
 
 def camelot_table() -> np.ndarray:
@@ -145,7 +148,7 @@ def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
                       log_tempo=track_tempo, log_alt=log_alt, tempo_scale=tempo_scale)
 
 
-def tempo_correction(space: SoundSpace, target: "Target") -> np.ndarray | float:
+def tempo_correction(space: SoundSpace, target: Target) -> np.ndarray | float:
     """What to add to each track's squared sound distance so that its tempo part is the
     octave-aware ``tempo_distance`` instead of the plain difference of log2 tempi (<= 0)."""
     t, t_alt = target.tempo
@@ -153,7 +156,8 @@ def tempo_correction(space: SoundSpace, target: "Target") -> np.ndarray | float:
         return 0.0
     plain = space.log_tempo - np.float32(t)
     aware = tempo_distance(space.log_tempo, space.log_alt, np.float32(t), np.float32(t_alt))
-    return np.nan_to_num(space.tempo_scale * (aware * aware - plain * plain), nan=0.0).astype(np.float32)
+    correction: np.ndarray = np.nan_to_num(space.tempo_scale * (aware * aware - plain * plain), nan=0.0)
+    return correction.astype(np.float32)
 
 
 @dataclass
