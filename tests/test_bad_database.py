@@ -68,6 +68,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_every_command_answers_one_line_and_exits_2(tmp_path, healthy, kind, args):
@@ -84,6 +85,7 @@ def test_every_command_answers_one_line_and_exits_2(tmp_path, healthy, kind, arg
         assert not (tmp_path / "lib.db-wal").exists()
 
 
+@pytest.mark.slow
 def test_another_programs_database_gets_no_tables_and_keeps_its_journal_mode(tmp_path):
     db = make("foreign", tmp_path / "other.db")
     done = run_enrich("scan", "--db", str(db), str(LIBRARY), timeout=30)
@@ -96,6 +98,7 @@ def test_another_programs_database_gets_no_tables_and_keeps_its_journal_mode(tmp
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_zero_byte_file_is_a_new_database(tmp_path):
     db = make("empty", tmp_path / "lib.db")
     listed = run_enrich("runs", "--db", str(db), timeout=30)

@@ -57,6 +57,7 @@ def titles(result) -> list[str]:
     return [line.split(" - ")[2].split("  [")[0] for line in result.stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_every_track_one_line_in_album_order(built):
     _, db = built
     lines = ls(db).stdout.splitlines()
@@ -65,6 +66,7 @@ def test_every_track_one_line_in_album_order(built):
     assert lines.index(next(line for line in lines if "Da Funk" in line)) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("terms, expected", [
     (["genre:jazz"], {"So What", "Blue in Green"}),
     (["genre:rock"], {"Smells Like Teen Spirit", "Come as You Are", "Fog Horn Theory", "Paper Lanterns",
@@ -98,6 +100,7 @@ def test_queries(built, terms, expected):
     assert set(result.stdout.splitlines()) == expected
 
 
+@pytest.mark.slow
 def test_missing_genre_finds_the_tracks_without(built):
     _, db = built
     with sqlite3.connect(db) as conn:
@@ -107,6 +110,7 @@ def test_missing_genre_finds_the_tracks_without(built):
     assert set(ls(db, "missing:genre", "--paths").stdout.splitlines()) == without
 
 
+@pytest.mark.slow
 def test_sort_limit_and_format(built):
     _, db = built
     result = ls(db, "genre:electronic", "--sort", "-bpm", "--limit", "3",
@@ -118,6 +122,7 @@ def test_sort_limit_and_format(built):
     assert codes == sorted(codes, key=lambda c: (int(c[:-1]), c[-1]))
 
 
+@pytest.mark.slow
 def test_json_csv_and_paths(built):
     library, db = built
     data = json.loads(ls(db, "genre:jazz", "--json").stdout)
@@ -132,6 +137,7 @@ def test_json_csv_and_paths(built):
                      str(library / "Nirvana" / "Nevermind" / "02 Come as You Are.mp3")]
 
 
+@pytest.mark.slow
 def test_albums_and_artists(built):
     _, db = built
     albums = ls(db, "--albums", "--json")
@@ -142,6 +148,7 @@ def test_albums_and_artists(built):
     assert artists.stdout.splitlines() == ["Daft Punk: 2", "Kraftwerk: 2", "Lumen Drift: 1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["bmp:120"], "error: bad query term 'bmp:120': unknown field 'bmp' (did you mean 'bpm'?)"),
     (["bpm:fast"], "error: bad query term 'bpm:fast': bpm needs a number or a range like 120..130"),
@@ -160,6 +167,7 @@ def test_bad_input_is_one_line_and_exit_2(built, args, message):
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_no_database_and_not_a_database(tmp_path):
     result = ls(tmp_path / "none.db")
     assert result.returncode == 2 and "no database here yet" in result.stderr
@@ -169,6 +177,7 @@ def test_no_database_and_not_a_database(tmp_path):
     assert result.returncode == 2 and "junk.db" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_ends_quietly(built):
     _, db = built
     proc = subprocess.run(f"{sys.executable} -m enrich ls --db '{db}' | head -1", shell=True, capture_output=True,
@@ -176,6 +185,7 @@ def test_a_reader_that_stops_early_ends_quietly(built):
     assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr and "Broken" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_stats(built):
     _, db = built
     result = run_enrich("stats", "--db", str(db), "--json")
@@ -200,6 +210,7 @@ def test_stats(built):
     assert "  analyze    run " in text
 
 
+@pytest.mark.slow
 def test_export_formats(built, tmp_path):
     _, db = built
     out = tmp_path / "all.csv"
@@ -220,6 +231,7 @@ def test_export_formats(built, tmp_path):
     assert not list(tmp_path.glob(".*.partial"))
 
 
+@pytest.mark.slow
 def test_config_shows_origins_and_paths(built, tmp_path):
     _, db = built
     user = tmp_path / "c.toml"
@@ -239,6 +251,7 @@ def test_config_shows_origins_and_paths(built, tmp_path):
     assert data["paths"]["vocabulary"].endswith("genres")
 
 
+@pytest.mark.slow
 def test_version_did_you_mean_and_examples_in_every_help():
     assert run_enrich("-V").stdout.strip() == "enrich, version 0.1.0"
     typo = run_enrich("stast")
@@ -267,6 +280,7 @@ def chromium() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_report_renders_in_a_real_browser(built, tmp_path):
     _, db = built
     out = tmp_path / "report.html"

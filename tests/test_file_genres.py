@@ -71,6 +71,7 @@ def genres_run(library, cache, config, db, *args):
                       str(library), *args)
 
 
+@pytest.mark.slow
 def test_the_files_genre_is_a_source_shown_in_explain_and_found_by_playlists(tagged):
     library, cache, config, db = tagged
     done = genres_run(library, cache, config, db)
@@ -85,6 +86,7 @@ def test_the_files_genre_is_a_source_shown_in_explain_and_found_by_playlists(tag
     assert listed.stdout.splitlines() == ["Fog Horn Theory"]
 
 
+@pytest.mark.slow
 def test_a_zero_weight_turns_the_source_off(tagged):
     library, cache, config, db = tagged
     config.write_text('[genres.classifier]\nmode = "never"\n[genres.weights]\nfile = 0.0\n')
@@ -98,6 +100,7 @@ def file_genres(path) -> list[str]:
     return [str(g) for frame in mutagen.File(path).tags.getall("TCON") for g in frame.text]
 
 
+@pytest.mark.slow
 def test_write_tags_keeps_what_the_user_set_and_force_replaces_it(tagged):
     library, cache, config, db = tagged
     done = genres_run(library, cache, config, db, "--write-tags")
@@ -116,6 +119,7 @@ def test_write_tags_keeps_what_the_user_set_and_force_replaces_it(tagged):
     assert json.loads(stored) == ["grunge", "alternative rock"]
 
 
+@pytest.mark.slow
 def test_retry_failed_asks_again_about_tracks_left_without_genres(tagged):
     library, cache, config, db = tagged
     config.write_text('[genres.classifier]\nmode = "never"\n[genres.weights]\nfile = 0.0\n')

@@ -83,6 +83,7 @@ def start_genres(args: list[str], env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("second", ["dry run on the same database", "a run on another database"])
 def test_two_processes_sharing_a_cache_dir_keep_one_rate_budget(tmp_path, second):
     world = World.synthetic(40, 1)

@@ -8,6 +8,8 @@ import base64
 import json
 import urllib.parse
 
+import pytest
+
 from tests.conftest import run_enrich
 from tests.fakes import Faults, ThreadedFakes, Track, World
 from tests.test_genres_cli import make_library_db
@@ -22,6 +24,7 @@ def every_form(secret: str) -> list[bytes]:
     return sorted(f.lower().encode() for f in forms)
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_any_file_the_run_writes(tmp_path):
     world = World.sample()
     world.tracks += [Track("Nobody Tags Me", "Quiet One"), Track("Nobody At All", "Unknown Song")]
