@@ -218,7 +218,8 @@ def test_help_and_no_librosa_on_the_way_in():
 
 @pytest.mark.slow
 def test_a_missing_folder_is_reported_and_fails_the_run(tmp_path):
-    result = analyze(tmp_path / "lib.db", str(tmp_path / "no-such-folder"))
+    folder, db = scanned_library(tmp_path, "some", 1, 120, 0)
+    result = analyze(db, str(folder), str(tmp_path / "no-such-folder"))
     assert result.returncode == 1
     assert f"{tmp_path / 'no-such-folder'}: folder does not exist" in result.stdout
 

@@ -35,7 +35,8 @@ from enrich.analysis.settings import analysis_settings
 from enrich.analysis.worker import Job
 from enrich.config import Config
 from enrich.errors import FileError
-from enrich.pipeline.scan import library_roots, scan
+from enrich.library.walk import resolve_roots
+from enrich.pipeline.scan import library_roots, require_a_root, scan
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import features as store
@@ -118,6 +119,8 @@ async def analyze(
         scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
         report.scan = scanned.summary()
         report.scan_failed = scanned.failed
+    else:
+        require_a_root(resolve_roots(paths or roots))  # the audio is read from them
 
     if dry_run:
         await plan_dry_run(config, roots, retry_failed, n_workers, report)

@@ -305,6 +305,9 @@ async def genres(
     if scan_first:
         scanned = await scan(config, roots, dry_run=dry_run, resume=resume, workers=workers, progress=progress)
         report.scan = scanned.summary()
+        for problem in scanned.failed:  # a folder given that is gone fails the run; a bad file is the scan's
+            if problem["item"] in roots:
+                report.fail(problem["item"], problem["error"])
 
     if dry_run:
         async with reading(config) as conn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -84,6 +85,19 @@ def library_roots(config: Config, paths: Sequence[str | Path]) -> list[str]:
     return [display(r) for r in resolve_roots(chosen)]
 
 
+def require_a_root(roots: Sequence[str]) -> None:
+    """None of the folders exists (an unmounted disk, a typo): a usage error, not an empty library.
+
+    Nightly from cron, "0 tracks" would hide an unmounted disk forever. When
+    only some are missing, the scan names each as a failed item and goes on.
+    (`genres --no-scan` works on the stored tracks and needs no folder.)
+    """
+    if roots and not any(os.path.exists(r) for r in roots):
+        names = ", ".join(display(r) for r in roots)
+        raise UsageError(f"{names}: {'folder does' if len(roots) == 1 else 'folders do'} not exist"
+                         " (not mounted?); nothing was done")
+
+
 async def scan(
     config: Config,
     paths: Sequence[str | Path],
@@ -106,6 +120,7 @@ async def scan(
     progress = progress or NoProgress()
     started = time.monotonic()
     roots = resolve_roots(paths)
+    require_a_root(roots)
     leave = config.scan.leave_roots if leave_roots is None else leave_roots
 
     async def walk_and_load(conn: aiosqlite.Connection | None) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
