@@ -18,6 +18,7 @@ Nothing here imports numpy: the parent stays light.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import signal
@@ -25,6 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from enrich.background import droppable
+from enrich.children import sigint_ignored_by_children
 from enrich.errors import EnrichError
 
 if TYPE_CHECKING:  # only for annotations: the parent never imports the analysis code
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 120.0  # s for a worker to import and warm up
 STOP_GRACE = 5.0  # s a worker asked to exit may take before it is killed
 WORKER_MODULE = "enrich.analysis.worker"
+SIGINT_IGNORED = "enrich.sigint_ignored"  # preloaded first: Ctrl-C is the parent's to handle
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,21 @@ def context() -> Any:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         _context = multiprocessing.get_context(method)
         if method == "forkserver":
-            _context.set_forkserver_preload([WORKER_MODULE])
+            _context.set_forkserver_preload([SIGINT_IGNORED, WORKER_MODULE])
     return _context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, from this (main) thread, with Ctrl-C ignored from its first moment.
+
+    Its preload covers the seconds of importing numpy and scipy; this covers
+    Python's own start-up before it. Later workers are forked from it.
+    """
+    if context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with sigint_ignored_by_children():
+            forkserver.ensure_running()
 
 
 def worker_entry(conn: Connection, settings: AnalysisConfig) -> None:
@@ -93,9 +110,14 @@ class WorkerProcess:
         ctx = context()
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=worker_entry, args=(child, settings), daemon=True, name="enrich-analysis")
-        self.process.start()
-        child.close()
+        self.child_end = child
         self.tasks = 0
+
+    async def start(self) -> None:
+        # The first start waits for the fork server to import numpy and scipy (seconds):
+        # in a thread, so Ctrl-C meanwhile stops the command at once.
+        await droppable(self.process.start, name="enrich-analysis-start")
+        self.child_end.close()
 
     @property
     def pid(self) -> int | None:
@@ -141,10 +163,13 @@ class WorkerProcess:
             return f"{what} ({name})"
         return f"{what} (exit status {code})"
 
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(2.0)
+    def kill(self, wait: bool = True) -> None:
+        """SIGKILL; ``wait=False`` (the command is stopping) does not wait for the exit to be seen."""
+        with contextlib.suppress(ValueError):  # never started
+            if self.process.is_alive():
+                self.process.kill()
+            if wait:
+                self.process.join(2.0)
         self.conn.close()
 
     async def stop(self) -> None:
@@ -181,6 +206,7 @@ class AnalysisPool:
 
     async def run(self, jobs: AsyncIterator[Job], handle: Callable[[Outcome], Awaitable[None]]) -> PoolStats:
         """Analyse every job from ``jobs``; ``handle`` gets each outcome as it comes."""
+        start_fork_server()
         lock = asyncio.Lock()
         source = aiter(jobs)
         exhausted = False
@@ -209,8 +235,13 @@ class AnalysisPool:
         failures = []
         for _ in range(2):
             worker = WorkerProcess(self.settings)
+            await worker.start()
             self.stats.workers_started += 1
-            reply = await worker.receive(self.start_timeout)
+            try:
+                reply = await worker.receive(self.start_timeout)
+            except BaseException:  # stopped while it warmed up: it goes too, at once
+                worker.kill(wait=False)
+                raise
             if reply == "ready" and worker.pid is not None:
                 self.pids.add(worker.pid)
                 return worker

@@ -86,7 +86,10 @@ def serve(conn: Connection, settings: AnalysisConfig) -> None:
     """The worker's main loop. Ctrl-C is the parent's to handle, so it is ignored here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up(settings)
-    conn.send("ready")
+    try:
+        conn.send("ready")
+    except (BrokenPipeError, OSError):
+        return  # the parent stopped while we warmed up
     while True:
         try:
             job = conn.recv()

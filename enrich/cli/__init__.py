@@ -8,10 +8,23 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import signal
+import sys
+import threading
+from typing import Any, NoReturn
 
 import click
 
 from enrich import __version__
+from enrich.errors import EnrichError, Interrupted
+
+INTERRUPTED = "interrupted; what was finished is saved; run the same command again to resume"
+
+
+def fail(exc: EnrichError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
 
 # command name -> module holding a click command called `command`
 COMMANDS = {
@@ -47,6 +60,33 @@ class LazyGroup(click.Group):
             hint = f" Did you mean '{close[0]}'?" if close else ""
             ctx.fail(f"No such command '{args[0]}'.{hint} Commands: {', '.join(sorted(COMMANDS))}.")
         return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C while a command module was still importing
+            raise Interrupted(INTERRUPTED) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """click's main, but Ctrl-C at any moment is one line and exit 130 (click says
+        "Aborted!" and exits 1), and an error of ours is one line with its exit code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        # Ctrl-C raises KeyboardInterrupt again (`python -m enrich` caught it while importing),
+        # which asyncio turns into cancelling the command.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            fail(Interrupted(INTERRUPTED))
+        except EnrichError as exc:
+            fail(exc)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

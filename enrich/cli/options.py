@@ -15,11 +15,12 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from enrich import config as config_mod
+from enrich.cli import INTERRUPTED, fail
 from enrich.cli.progress import PlainProgress, TerminalProgress
 from enrich.errors import EnrichError, Interrupted
 from enrich.progress import NoProgress, Progress
@@ -104,7 +105,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         except EnrichError as exc:
             fail(exc)
         except KeyboardInterrupt:
-            fail(Interrupted("interrupted; run the same command again to resume"))
+            fail(Interrupted(INTERRUPTED))
 
     return wrapper
 
@@ -117,11 +118,6 @@ def long_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Continue the unfinished run of this command, or start afresh.")(fn)
     fn = click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")(fn)
     return fn
-
-
-def fail(exc: EnrichError) -> NoReturn:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(exc.exit_code)
 
 
 def run_async(coro: Awaitable[Any]) -> Any:
@@ -140,7 +136,7 @@ def run_async(coro: Awaitable[Any]) -> Any:
     try:
         return asyncio.run(guarded())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        raise Interrupted("interrupted; what was finished is saved; run the same command again to resume") from None
+        raise Interrupted(INTERRUPTED) from None
 
 
 def exit_for(failed: int) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
+from enrich.children import sigint_blocked
 from enrich.errors import FileError
 
 DEFAULT_READ = "enrich.library.tags:read_file"
@@ -188,10 +189,11 @@ class Reader:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self.inbox = bytearray()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "enrich.library.reader", self.read, repr(self.timeout), str(self.memory_mb),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
-        )
+        with sigint_blocked():
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "enrich.library.reader", self.read, repr(self.timeout), str(self.memory_mb),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            )
         try:
             await self.receive(STARTUP)  # an empty list once imported and capped
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionResetError):

@@ -13,6 +13,7 @@ A dry run stops after the plan and opens the database read-only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from typing import Any
 
 import aiosqlite
 
+from enrich.background import droppable
 from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.library import changes
@@ -189,10 +191,10 @@ async def walk_roots(config: Config, roots: list[str], progress: Progress, leave
     def found(n: int) -> None:
         loop.call_soon_threadsafe(progress.advance, n)
 
-    walked = await asyncio.to_thread(
+    walked = await droppable(functools.partial(
         walk, roots, extensions=config.scan.extensions, follow_symlinks=config.scan.follow_symlinks,
         leave_roots=leave_roots, on_file=found,
-    )
+    ), name="enrich-walk")  # a stopped scan does not wait for the walk to end
     await asyncio.sleep(0)  # let the last advance land before the stage ends
     progress.finish()
     return walked

@@ -7,7 +7,25 @@ from typing import Any
 from enrich.config import Config
 from enrich.errors import UsageError
 from enrich.store import runs as sql
+from enrich.store.lock import live_holder
 from enrich.store.session import reading
+
+
+def settle_dead(runs: list[dict[str, Any]], holder: dict[str, Any] | None) -> None:
+    """A run marked 'running' whose process is gone (kill -9, a reboot) shows as 'interrupted'.
+
+    Only one process writes a database at a time, under its lock: while the lock
+    is held, only the newest 'running' run started since the holder took it is
+    alive. The stored status is left for the next run, which resumes it.
+    """
+    alive = None
+    if holder is not None:
+        since = float(holder.get("since", 0))
+        started = [r for r in runs if r["status"] == "running" and (r["started_at"] or 0) >= since - 1]
+        alive = max(started, key=lambda r: r["id"])["id"] if started else None
+    for run in runs:
+        if run["status"] == "running" and run["id"] != alive:
+            run["status"] = "interrupted"
 
 
 async def list_runs(config: Config, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
@@ -17,7 +35,8 @@ async def list_runs(config: Config, limit: int = 20, command: str | None = None)
         found = await sql.list_runs(conn, limit, command)
         for run in found:
             run["items"] = await sql.item_counts(conn, run["id"])
-        return found
+    settle_dead(found, live_holder(config.paths.db))
+    return found
 
 
 async def show_run(config: Config, run_id: int, failed_limit: int | None = None) -> dict[str, Any]:
@@ -27,4 +46,6 @@ async def show_run(config: Config, run_id: int, failed_limit: int | None = None)
             raise UsageError(f"no run {run_id} in {config.paths.db}; `enrich runs` lists them")
         run["items"] = await sql.item_counts(conn, run_id)
         run["failed"] = await sql.failed_items(conn, run_id, failed_limit)
-        return run
+        newer = [r for r in await sql.list_runs(conn, 50) if r["status"] == "running" and r["id"] >= run_id]
+    settle_dead([run, *[r for r in newer if r["id"] != run_id]], live_holder(config.paths.db))
+    return run

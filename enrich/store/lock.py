@@ -50,3 +50,37 @@ def holder(fd: int) -> str:
         return f"'enrich {info['command']}', pid {info['pid']}, since {since}"
     except (OSError, ValueError, KeyError):
         return "holder unknown"
+
+
+def live_holder(db: Path) -> dict | None:
+    """Who holds the write lock of ``db`` now ({pid, command, since}), or None when nobody does.
+
+    Reads the holder's note and checks that its process is alive; only then is
+    the lock itself probed (a shared probe, dropped at once), in case the pid
+    was reused. A run left 'running' by a process that died holds nothing.
+    """
+    path = lock_path(Path(db))
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            pid = int(info["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, another user's
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return info  # held for writing
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
