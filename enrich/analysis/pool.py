@@ -239,8 +239,8 @@ class AnalysisPool:
             self.stats.workers_started += 1
             try:
                 reply = await worker.receive(self.start_timeout)
-            except BaseException:  # stopped while it warmed up: it goes too, at once
-                worker.kill(wait=False)
+            except BaseException:  # stopped while it warmed up: it goes too, at once (its exit is
+                worker.kill(wait=False)  # reported by a fork server that may still be importing)
                 raise
             if reply == "ready" and worker.pid is not None:
                 self.pids.add(worker.pid)
@@ -275,7 +275,7 @@ class AnalysisPool:
                 self.retire(worker)
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
-                    worker.kill()
+                    worker.kill()  # quick: SIGKILL, and the fork server, long since started, reports it
                 else:
                     await worker.stop()
 
