@@ -10,6 +10,7 @@ meanwhile waits, blocked, for the parent: it is not lost.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -45,3 +46,19 @@ def sigint_ignored_by_children() -> Iterator[None]:
             yield
         finally:
             signal.signal(signal.SIGINT, handler)
+
+
+def silence_native_output(*fds: int) -> None:
+    """Point ``fds`` (stdout, stderr) of this child process at /dev/null.
+
+    Native decoders (libmpg123, ffmpeg, libsndfile) print warnings straight to
+    file descriptor 2, past Python and past ``-q``, tearing the progress bar and
+    filling cron mail. What matters reaches the parent as each file's one-line
+    error; a child that dies is named by how it ended.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in fds:
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

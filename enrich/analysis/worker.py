@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from enrich.analysis.decode import Audio, decode  # noqa: E402
 from enrich.analysis.features import Features, extract  # noqa: E402
 from enrich.analysis.settings import AnalysisConfig  # noqa: E402
+from enrich.children import silence_native_output  # noqa: E402
 from enrich.errors import AnalysisError  # noqa: E402
 
 
@@ -85,6 +86,7 @@ def answer(job: Job, settings: AnalysisConfig) -> Reply:
 def serve(conn: Connection, settings: AnalysisConfig) -> None:
     """The worker's main loop. Ctrl-C is the parent's to handle, so it is ignored here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    silence_native_output(1, 2)
     warm_up(settings)
     try:
         conn.send("ready")

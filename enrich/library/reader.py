@@ -38,7 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
-from enrich.children import sigint_blocked
+from enrich.children import sigint_blocked, silence_native_output
 from enrich.errors import FileError
 
 DEFAULT_READ = "enrich.library.tags:read_file"
@@ -120,7 +120,7 @@ def serve(read: str, timeout: float, memory_mb: int) -> None:
 
     inbox = sys.stdin.buffer
     outbox = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # stray prints must not corrupt the protocol
+    silence_native_output(1, 2)  # stray prints must not corrupt the protocol, nor decoders' warnings the bar
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     signal.signal(signal.SIGALRM, on_alarm)
     read_fn = load_function(read)

@@ -85,6 +85,9 @@ def write(entries: list[Entry], out_dir: Path, name: str, taken: set[str] | None
     data = render(entries, out_dir, name).encode("utf-8", errors="surrogateescape")
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".playlist-", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; a playlist is for others too (a media server
+        # running as another user): the mode any new file gets under the user's umask.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
@@ -93,3 +96,17 @@ def write(entries: list[Entry], out_dir: Path, name: str, taken: set[str] | None
             os.unlink(tmp)
         raise
     return target
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (os.umask would, for every thread, for a moment)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
