@@ -1,12 +1,14 @@
 """What a nightly cron job mails: only our own lines.
 
 Native decoders (libmpg123 here) printed straight to stderr past `-q`; playlist
-files were made 0600, unreadable by a media server running as another user.
+files were made 0600, unreadable by a media server running as another user; a
+full disk (here a real file size limit, RLIMIT_FSIZE) is one line.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import stat
 import subprocess
 import sys
@@ -50,3 +52,25 @@ def test_playlist_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "lists")], check=True, umask=umask,
                    env={**os.environ, "PYTHONPATH": str(REPO)})
     assert stat.S_IMODE((tmp_path / "lists" / "Mix.m3u8").stat().st_mode) == mode
+
+
+def limited_to(size: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return apply
+
+
+LIBRARY = REPO / "fixtures" / "library"
+
+
+def test_a_full_disk_while_opening_the_database_is_one_line(tmp_path):
+    db = tmp_path / "lib.db"
+    done = subprocess.run([sys.executable, "-m", "enrich", "scan", "--db", str(db), str(LIBRARY)],
+                          preexec_fn=limited_to(60_000), capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1:] == [
+        f"error: {db}: cannot write the database: the disk is full or failing (disk I/O error);"
+        " point --db at another file or move this one away"]
+    assert "Traceback" not in done.stderr
+

@@ -6,6 +6,7 @@ in its own transaction, and recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -116,7 +117,8 @@ async def apply_migrations(conn: aiosqlite.Connection) -> list[str]:
             await conn.execute("COMMIT")
             applied.append(name)
         except BaseException:
-            await conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself (disk full)
+                await conn.execute("ROLLBACK")
             raise
     return applied
 

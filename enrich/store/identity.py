@@ -83,10 +83,13 @@ def foreign(path: Path) -> StoreError:
 def unusable(path: Path, exc: sqlite3.Error) -> StoreError:
     """One line for a file SQLite cannot use, told apart by SQLite's own error code."""
     code = getattr(exc, "sqlite_errorcode", None)
+    code = None if code is None else code & 0xFF  # the primary code of an extended one
     if code == sqlite3.SQLITE_NOTADB:
         reason = "not an SQLite database"
     elif code == sqlite3.SQLITE_CORRUPT:
         reason = "the database file is damaged (truncated or overwritten)"
+    elif code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        reason = f"cannot write the database: the disk is full or failing ({exc})"
     else:
         reason = f"cannot use the database ({exc})"
     return StoreError(f"{path}: {reason}; point --db at another file or move this one away")
