@@ -9,7 +9,7 @@ import sys
 INTERRUPTED = 130
 
 
-def interrupted_early(signum, frame):  # noqa: ARG001 - a signal handler's signature
+def interrupted_early(signum: int, frame: object) -> None:
     # Ctrl-C while Python is still importing the command line: nothing has started, nothing to save.
     os.write(2, b"error: interrupted; nothing was started\n")
     os._exit(INTERRUPTED)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,17 +23,25 @@ async def droppable(fn: Callable[..., T], *args: Any, name: str = "enrich-backgr
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
-    def settle(outcome: Callable[[], None]) -> None:
+    def settle(result: Any = None, error: BaseException | None = None) -> None:
+        def land() -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(outcome)
+            loop.call_soon_threadsafe(land)
 
     def target() -> None:
         try:
             result = fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
-            settle(lambda: future.done() or future.set_exception(exc))
+            settle(error=exc)
         else:
-            settle(lambda: future.done() or future.set_result(result))
+            settle(result)
 
     threading.Thread(target=target, name=name, daemon=True).start()
     return await future

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from enrich.errors import LockedError, StoreError
 
@@ -52,7 +53,7 @@ def holder(fd: int) -> str:
         return "holder unknown"
 
 
-def live_holder(db: Path) -> dict | None:
+def live_holder(db: Path) -> dict[str, Any] | None:
     """Who holds the write lock of ``db`` now ({pid, command, since}), or None when nobody does.
 
     Reads the holder's note and checks that its process is alive; only then is
@@ -66,7 +67,7 @@ def live_holder(db: Path) -> dict | None:
         return None
     try:
         try:
-            info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            info: dict[str, Any] = json.loads(os.pread(fd, 4096, 0) or b"{}")
             pid = int(info["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None

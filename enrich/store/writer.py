@@ -222,10 +222,8 @@ class Writer:
             result = await special.fn(self.conn)
             await self.conn.execute("COMMIT")
         except Exception as exc:  # noqa: BLE001 - handed to the caller that asked for this work
-            try:
-                await self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # SQLite rolled back on its own (a full disk): the call's error is the one to tell
+            with contextlib.suppress(sqlite3.Error):  # SQLite rolled back on its own (a full disk):
+                await self.conn.execute("ROLLBACK")  # the call's error is the one to tell
             special.future.set_exception(exc)
             return
         self.stats.transactions += 1
