@@ -130,19 +130,22 @@ def make_app(world: World, service: Service, string_scores: bool = False) -> web
         offset = int(request.query.get("offset", "0") or 0)
         if entity != "artist":
             return web.json_response({"created": "2024-01-01T00:00:00.000Z", "count": 0, "offset": offset, entity + "s": []})
-        asked = [norm(n) for n in parse_query(query)]
+        # Names are normalised and split once (norm is cached): a search compares every artist.
+        asked = [(want, set(want.split())) for want in (norm(n) for n in parse_query(query))]
         scored = []
         for a in world.artists:
-            names = {norm(a.name), norm(a.sort_name)}
+            name = norm(a.name)
+            names = {name, norm(a.sort_name)}
             aliases = {norm(x) for x in a.aliases}
+            words = set(name.split())
             best = 0
-            for want in asked:
+            for want, want_words in asked:
                 if want in names:
                     best = max(best, 100)
                 elif want in aliases:
                     best = max(best, 95)
-                elif set(want.split()) & set(norm(a.name).split()):
-                    best = max(best, 40 + 10 * len(set(want.split()) & set(norm(a.name).split())))
+                elif shared := want_words & words:
+                    best = max(best, 40 + 10 * len(shared))
             if best:
                 scored.append((best, a))
         scored.sort(key=lambda t: (-t[0], t[1].name))

@@ -6,6 +6,7 @@ and then knows exactly what each service will say.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -13,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 
+@functools.lru_cache(maxsize=65536)  # the fake MusicBrainz search compares every artist each time: keep it cheap
 def norm(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
