@@ -139,8 +139,9 @@ def test_missing_keys_are_one_notice_each(demo, tmp_path):
         done = run_enrich("genres", "--config", str(cfg), "--cache-dir", str(tmp_path / "c"), "--db", str(db),
                           str(library))
         assert fakes.requests("lastfm") == 0 and fakes.requests("claude") == 0
-    assert done.stdout.count("note: lastfm: off for this run: no API key; set $LASTFM_API_KEY") == 1
-    assert done.stdout.count("note: claude: off for this run: no API key") == 1
+    # said once: on the source's row of the report (not again as a note)
+    assert done.stdout.count("OFF: no API key; set $LASTFM_API_KEY") == 1 and "note: lastfm" not in done.stdout
+    assert done.stdout.count("OFF: no API key") == 2 and "note: claude" not in done.stdout
 
 
 # ---------------------------------------------------------------- SIGKILL and resume

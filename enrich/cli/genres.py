@@ -58,8 +58,12 @@ def render(report: dict[str, Any]) -> str:
     if report["claude_not_asked"]:
         lines.append(f"note: dry run: {report['claude_not_asked']} tracks would be sent to Claude; not asked "
                      "(a dry run spends nothing), so their genres above come from the other sources")
+    # A source switched off is already on its row above, with the reason: say it once.
+    off_rows = {f"{name}: off {when}: {s['breaker']}" for name, s in report["sources"].items() if s.get("breaker")
+                for when in ("for this run", "for the rest of this run")}
     for notice in report["notices"]:
-        lines.append(f"note: {notice}")
+        if notice not in off_rows:
+            lines.append(f"note: {notice}")
     if report["offline"]:
         lines.append("note: offline: answers came only from the HTTP cache")
     more = f"`enrich runs show {report['run_id']}` lists all" if report["run_id"] else "--json lists the first 1000"

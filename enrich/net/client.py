@@ -201,6 +201,7 @@ class Client:
                         entry.fetched_at, entry.negative, now, src.cfg.ttl_days, src.cfg.negative_ttl_days)):
                     src.stats.cache_hits += 1
                     reply = entry.reply()  # one object, so its body is parsed only once
+                    log.debug("%s: cache hit %s", source, reply.url)
                 else:
                     src.stats.cache_misses += 1
                     if self.offline:
@@ -251,12 +252,17 @@ class Client:
             unreachable = False
             async with src.gate.slot() as waited:
                 src.stats.waited_s += waited
+                if waited >= 0.01:
+                    log.debug("%s: waited %.2f s for the rate limit", name, waited)
                 if src.breaker.is_open:  # it may have opened while this one waited for its turn
                     raise SourceUnavailable(name, src.breaker.reason, what=what)
                 src.stats.requests += 1
+                started = time.monotonic()
                 try:
                     reply = await self._send(src, method, url, params, body, headers)
                     verdict = classify(reply)
+                    log.debug("%s: %s %s -> HTTP %d in %.0f ms", name, method, reply.url, reply.status,
+                              1000 * (time.monotonic() - started))
                 except _Unreachable as exc:
                     verdict = Verdict(Kind.RETRY, str(exc))
                     unreachable = True
@@ -288,10 +294,15 @@ class Client:
             if verdict.kind is Kind.PAUSE:
                 src.stats.pauses += 1
                 # "Retry-After: 0" (MusicBrainz when busy) still means "give it a moment".
-                src.gate.pause(advised or self.net.default_pause)
+                pause = advised or self.net.default_pause
+                log.info("%s: %s; pausing the source %.1f s, then retrying%s", name, reason, pause,
+                         f" ({what})" if what else "")
+                src.gate.pause(pause)
                 continue  # the gate makes us (and everyone else) wait
             delay = policy.backoff_delay(attempt, self.net.backoff_base, self.net.backoff_cap, self.clock.rand)
             delay = max(delay, advised or 0.0)
+            log.info("%s: %s; retry %d of %d in %.1f s%s", name, reason, attempt + 1, src.cfg.max_retries, delay,
+                     f" ({what})" if what else "")
             src.stats.waited_s += delay
             await self.clock.sleep(delay)
         src.stats.errors["gave up"] += 1
