@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from enrich.analysis.decode import Audio
-from enrich.analysis.features import NAMES, VERSION, extract
+from enrich.analysis.features import extract
+from enrich.analysis.featureset import NAMES, VERSION
 from enrich.analysis.key import (
     BASS_PROFILES,
     PITCH_CLASSES,

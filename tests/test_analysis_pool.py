@@ -8,9 +8,8 @@ import signal
 
 import pytest
 
-from enrich.analysis.pool import AnalysisPool
+from enrich.analysis.pool import AnalysisPool, Job
 from enrich.analysis.settings import AnalysisConfig
-from enrich.analysis.worker import Job
 from tests.test_analysis_audio import music, write_audio
 
 pytestmark = pytest.mark.anyio

@@ -296,7 +296,7 @@ def test_short_silent_and_oddly_named_files_are_analysed_and_an_older_feature_se
     redo = analyze(db, str(folder), "--no-scan")
     assert redo.returncode == 0, redo.stdout + redo.stderr
     assert "(3 older version, 1 retry)" in redo.stdout
-    from enrich.analysis.features import VERSION
+    from enrich.analysis.featureset import VERSION
     assert f"3 tracks re-analysed: feature set {VERSION - 1} -> {VERSION}" in redo.stdout
     assert db_rows(db, "SELECT COUNT(*) FROM features WHERE version = ?", (VERSION,)) == [(4,)]
     assert db_rows(db, "SELECT COUNT(*) FROM analysis_failures") == [(0,)]

@@ -17,7 +17,7 @@ import pytest
 import soundfile as sf
 
 from enrich import Library
-from enrich.analysis.features import VERSION
+from enrich.analysis.featureset import VERSION
 from tests.conftest import REPO, run_enrich
 
 LIBRARY = REPO / "fixtures" / "library"

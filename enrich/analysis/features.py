@@ -1,9 +1,4 @@
-"""The feature set: what one track's analysis yields, and its versioned vector.
-
-``VERSION`` names the feature set. Raise it whenever a feature's meaning or
-computation changes (or ``NAMES`` changes): `enrich analyze` then redoes every
-track analysed with an older version.
-"""
+"""What one track's analysis yields, and its versioned vector (its names and version: ``featureset``)."""
 
 from __future__ import annotations
 
@@ -12,25 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from enrich.analysis.decode import Audio
-from enrich.analysis.key import PITCH_CLASSES, tonality
+from enrich.analysis.featureset import N_MFCC
+from enrich.analysis.key import tonality
 from enrich.analysis.loudness import integrated_loudness
-from enrich.analysis.spectral import N_MFCC, centroid, flatness, mean_std, mfcc, rms_db, rolloff, zero_crossing_rates
+from enrich.analysis.spectral import centroid, flatness, mean_std, mfcc, rms_db, rolloff, zero_crossing_rates
 from enrich.analysis.spectrum import HOP, N_FFT, Spectrum
 from enrich.analysis.tempo import estimate_tempo
-
-VERSION = 2
-
-NAMES: tuple[str, ...] = (
-    "tempo", "tempo_confidence",
-    # Key on the circle of fifths (Camelot order), so neighbouring keys are near.
-    "key_fifths_cos", "key_fifths_sin", "mode_major", "key_confidence",
-    "loudness", "energy",
-    "centroid_mean", "centroid_std", "rolloff_mean", "rolloff_std",
-    "flatness_mean", "flatness_std", "zcr_mean", "zcr_std",
-    *(f"mfcc{i}_mean" for i in range(1, N_MFCC + 1)),
-    *(f"mfcc{i}_std" for i in range(1, N_MFCC + 1)),
-    *(f"chroma_{pc}" for pc in PITCH_CLASSES),
-)
 
 SILENCE_DB = -90.0  # mono RMS below this is digital silence (or next to it)
 

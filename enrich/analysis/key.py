@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from enrich.analysis.featureset import PITCH_CLASSES
 from enrich.analysis.pitch import (
     PitchProfile,
     Tuning,
@@ -27,8 +28,6 @@ from enrich.analysis.pitch import (
     spectral_peaks,
 )
 from enrich.analysis.spectrum import Spectrum
-
-PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 Profile = tuple[tuple[float, ...], tuple[float, ...]]  # (major, minor), weights from the tonic up
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # only for annotations: the parent never imports the analysis
 
     from enrich.analysis.features import Features
     from enrich.analysis.settings import AnalysisConfig
-    from enrich.analysis.worker import Job
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,14 @@ START_TIMEOUT = 120.0  # s for a worker to import and warm up
 STOP_GRACE = 5.0  # s a worker asked to exit may take before it is killed
 WORKER_MODULE = "enrich.analysis.worker"
 SIGINT_IGNORED = "enrich.sigint_ignored"  # preloaded first: Ctrl-C is the parent's to handle
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file for a worker (defined here, not in the worker, so the parent never imports numpy)."""
+
+    track_id: int
+    path: str
 
 
 @dataclass(frozen=True)

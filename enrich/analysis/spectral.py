@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import dct
 
+from enrich.analysis.featureset import N_MFCC
 from enrich.analysis.spectrum import EPS, Spectrum
 
-N_MFCC = 13
 ROLLOFF = 0.85
 
 

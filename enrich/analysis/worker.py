@@ -24,15 +24,10 @@ import numpy as np  # noqa: E402
 
 from enrich.analysis.decode import Audio, decode  # noqa: E402
 from enrich.analysis.features import Features, extract  # noqa: E402
+from enrich.analysis.pool import Job  # noqa: E402
 from enrich.analysis.settings import AnalysisConfig  # noqa: E402
 from enrich.children import silence_native_output  # noqa: E402
 from enrich.errors import AnalysisError  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Job:
-    track_id: int
-    path: str
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.cli.progress import clock_text
-from enrich.pipeline.analyze import AnalyzeReport, analyze
+
+if TYPE_CHECKING:
+    from enrich.pipeline.analyze import AnalyzeReport
 
 SHOWN = 20
 
@@ -81,6 +83,9 @@ def command(app: App, paths: tuple[str, ...], retry_failed: bool, write_tags: bo
       enrich analyze ~/Music --workers 2
       enrich analyze --retry-failed --write-tags ~/Music
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.pipeline.analyze import analyze
+
     report: AnalyzeReport = app.run(analyze(
         app.config, list(paths), dry_run=dry_run, resume=resume, workers=workers, retry_failed=retry_failed,
         write_tags=write_tags, scan_first=scan_first, progress=app.progress,

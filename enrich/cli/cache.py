@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from enrich.cli.options import App, common_options
-from enrich.net import upkeep
 
 
 def mb(n: int) -> str:
@@ -62,6 +61,9 @@ def command(app: App, action: str, source: str | None, max_mb: float | None, dry
       enrich cache stats
       enrich cache prune --max-mb 500
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.net import upkeep
+
     if action == "stats":
         app.emit(upkeep.stats(app.config), render_stats)
     elif action == "prune":

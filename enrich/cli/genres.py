@@ -9,7 +9,6 @@ import click
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.genres.explain import explain_lines
-from enrich.pipeline import genres as pipeline
 
 SHOWN = 20  # changes listed after a real run (a dry run lists them all)
 
@@ -105,6 +104,9 @@ def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, f
       enrich genres --dry-run ~/Music/Jazz        # old -> new, nothing written
       enrich genres --explain "Miles Davis - So What"
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.pipeline import genres as pipeline
+
     if explain_ref:
         app.emit(app.run(pipeline.explain(app.config, explain_ref)), render_explain)
         return

@@ -7,8 +7,7 @@ from typing import Any
 import click
 
 from enrich.cli.options import App, common_options
-from enrich.playlists.build import Request, make_playlists
-from enrich.playlists.ordering import DIRECTIONS
+from enrich.playlists.settings import DIRECTIONS
 
 
 def clock(minutes_or_seconds: float | None) -> str:
@@ -71,6 +70,9 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
     enrich playlists --genre "deep house" --direction energy-up
     enrich playlists --auto 10 --out ~/Playlists
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.playlists.build import Request, make_playlists
+
     request = Request(seeds=tuple(seeds), to=to, genre=genre, auto=auto or 0, length=length, minutes=minutes,
                       direction=direction, out_dir=out_dir, name=name, dry_run=dry_run)
     result = app.run(make_playlists(app.config, request))

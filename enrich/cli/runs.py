@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from enrich.cli.options import App, common_options
-from enrich.runs import history
 
 
 def when(ts: float | None) -> str:
@@ -60,6 +59,9 @@ def command(app: App, words: tuple[str, ...], limit: int, command_name: str | No
       enrich runs --command genres --limit 5
       enrich runs show 12
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.runs import history
+
     if not words:
         app.emit(app.run(history.list_runs(app.config, limit, command_name)), render_list)
     elif len(words) == 2 and words[0] == "show" and words[1].isdigit():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
-from enrich.pipeline.scan import ScanReport, scan
+
+if TYPE_CHECKING:
+    from enrich.pipeline.scan import ScanReport
 
 
 def render(data: dict[str, Any]) -> str:
@@ -46,6 +48,9 @@ def command(app: App, paths: tuple[str, ...], leave_roots: bool | None, dry_run:
       enrich scan ~/Music
       enrich scan --db ~/music.db ~/Music /mnt/nas/music --workers 4
     """
+    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
+    from enrich.pipeline.scan import scan
+
     report: ScanReport = app.run(scan(
         app.config, list(paths) or list(app.config.paths.library),
         dry_run=dry_run, resume=resume, workers=workers, progress=app.progress, leave_roots=leave_roots,

@@ -28,11 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from enrich.analysis.features import NAMES, VERSION
-from enrich.analysis.key import PITCH_CLASSES
-from enrich.analysis.pool import AnalysisPool, Outcome
+from enrich.analysis.featureset import NAMES, PITCH_CLASSES, VERSION
+from enrich.analysis.pool import AnalysisPool, Job, Outcome
 from enrich.analysis.settings import analysis_settings
-from enrich.analysis.worker import Job
 from enrich.config import Config
 from enrich.errors import FileError
 from enrich.library.walk import resolve_roots

@@ -25,7 +25,7 @@ from enrich.playlists import auto, explain, m3u8, ordering
 from enrich.playlists.constraints import Rules, select
 from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
-from enrich.playlists.settings import PlaylistsConfig
+from enrich.playlists.settings import DIRECTIONS, PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
 from enrich.playlists.similarity import (
     Scores,
@@ -95,8 +95,8 @@ def check_request(request: Request) -> None:
         raise UsageError(f"--auto {request.auto}: give a positive number of playlists")
     if request.auto and request.name:
         raise UsageError("--name names one playlist; with --auto each playlist is named after its sound and genre")
-    if request.direction and request.direction not in ordering.DIRECTIONS:
-        raise UsageError(f"--direction {request.direction}: use one of {', '.join(ordering.DIRECTIONS)}")
+    if request.direction and request.direction not in DIRECTIONS:
+        raise UsageError(f"--direction {request.direction}: use one of {', '.join(DIRECTIONS)}")
 
 
 def rules_from(cfg: PlaylistsConfig) -> Rules:

@@ -17,8 +17,6 @@ import numpy as np
 
 from enrich.playlists.similarity import CAMELOT, tempo_distance
 
-DIRECTIONS = ("energy-up", "energy-down", "tempo-up", "tempo-down")
-
 # Steps that count as one unit of cost: an 8% tempo change, 0.15 of energy.
 TEMPO_STEP = float(np.log2(1.08))
 ENERGY_STEP = 0.15

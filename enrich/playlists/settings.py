@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 
 from enrich.errors import ConfigError
 
+DIRECTIONS = ("energy-up", "energy-down", "tempo-up", "tempo-down")
+
 
 @dataclass(frozen=True)
 class PlaylistsConfig:

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from enrich.analysis.pool import AnalysisPool  # noqa: E402
+from enrich.analysis.pool import AnalysisPool, Job  # noqa: E402
 from enrich.analysis.settings import AnalysisConfig  # noqa: E402
-from enrich.analysis.worker import Job, analyse  # noqa: E402
+from enrich.analysis.worker import analyse  # noqa: E402
 from fixtures.synth import KEYS, render  # noqa: E402
 
 

@@ -1,0 +1,60 @@
+"""Start-up stays light: help and the analysis parent never load the numeric stack.
+
+Each check runs a real `python -X importtime` process and reads the modules it
+imported from its report, so an import hidden anywhere in the chain is caught.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, run_enrich
+
+HEAVY = ("numpy", "scipy", "soundfile", "soxr", "av", "librosa")
+
+
+def imported(stderr: str) -> set[str]:
+    """Top-level packages named in a `-X importtime` report."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def help_imports(*words: str) -> set[str]:
+    result = run_enrich(*words, "--help", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Usage:" in result.stdout
+    return imported(result.stderr)
+
+
+def test_the_report_parser_sees_numpy_when_it_is_imported():
+    # The checks below are worth something only if the parser finds what is there.
+    report = subprocess.run([sys.executable, "-X", "importtime", "-c", "import numpy"],
+                            capture_output=True, text=True, check=True).stderr
+    assert "numpy" in imported(report)
+
+
+def test_enrich_help_imports_no_numeric_module():
+    found = help_imports()
+    assert "click" in found  # the report was read
+    assert not found & set(HEAVY), f"`enrich --help` imported {sorted(found & set(HEAVY))}"
+
+
+@pytest.mark.parametrize("command", ["scan", "genres", "analyze", "playlists", "runs", "cache"])
+def test_command_help_imports_no_numeric_or_network_module(command):
+    found = help_imports(command)
+    heavy = found & {*HEAVY, "aiohttp", "mutagen"}
+    assert not heavy, f"`enrich {command} --help` imported {sorted(heavy)}"
+
+
+def test_the_analysis_parent_imports_no_signal_processing():
+    # The pipeline that feeds the workers needs the feature names, never numpy or scipy.
+    code = ("import sys, enrich.pipeline.analyze, enrich.analysis.pool; "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
