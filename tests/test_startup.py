@@ -58,3 +58,35 @@ def test_the_analysis_parent_imports_no_signal_processing():
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_replies_from_real_workers_load_no_numpy_in_the_parent():
+    # A worker's reply is unpickled in the parent: it must hold plain data, or
+    # unpickling imports numpy and scipy there (seconds of a small nightly run).
+    code = """
+import asyncio, sys
+from enrich.analysis.pool import AnalysisPool, Job
+from enrich.analysis.settings import AnalysisConfig
+
+async def jobs():
+    yield Job(1, sys.argv[1])
+
+got = []
+
+async def handle(outcome):
+    got.append(outcome)
+
+async def main():
+    await AnalysisPool(1, AnalysisConfig(), timeout=60, max_tasks=10).run(jobs(), handle)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    print(got[0].error, got[0].features is not None and got[0].features.tempo is not None,
+          sorted(m for m in sys.modules if m.split(".")[0] in HEAVY))
+"""
+    audio = next(p for p in sorted((REPO / "fixtures" / "library").rglob("*.flac")))
+    code = code.replace("sys.argv[1]", repr(str(audio))).replace("HEAVY", repr(HEAVY))
+    out = subprocess.run([sys.executable, "-c", code],
+                         capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["None", "True", "[]"], out.stdout

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from enrich.analysis.decode import Audio
-from enrich.analysis.featureset import N_MFCC
+from enrich.analysis.featureset import N_MFCC, Features
 from enrich.analysis.key import tonality
 from enrich.analysis.loudness import integrated_loudness
 from enrich.analysis.spectral import centroid, flatness, mean_std, mfcc, rms_db, rolloff, zero_crossing_rates
@@ -17,51 +15,17 @@ from enrich.analysis.tempo import estimate_tempo
 SILENCE_DB = -90.0  # mono RMS below this is digital silence (or next to it)
 
 
-@dataclass(frozen=True)
-class Features:
-    tempo: float | None
-    tempo_confidence: float
-    key_pc: int | None
-    mode: str | None
-    key_confidence: float
-    camelot: str | None
-    loudness: float | None  # LUFS
-    energy: float  # 0..1
-    centroid: tuple[float, float]  # mean, std (Hz)
-    rolloff: tuple[float, float]
-    flatness: tuple[float, float]
-    zcr: tuple[float, float]
-    mfcc_mean: tuple[float, ...]
-    mfcc_std: tuple[float, ...]
-    chroma: tuple[float, ...]  # 12 bins, C..B, sum 1
-    seconds: float  # audio analysed
-    tuning_hz: float | None = None  # estimated A4 reference
-    key_strength: float | None = None  # 0..1, how clearly the audio sits in a key
-    tempo_alt: float | None = None  # second-best tempo candidate, BPM
-
-    def vector(self) -> np.ndarray:
-        """The float32 vector whose elements ``NAMES`` names."""
-        if self.key_pc is None:
-            fifths = (0.0, 0.0)
-        else:
-            angle = 2 * np.pi * ((7 * self.key_pc) % 12) / 12
-            fifths = (float(np.cos(angle)), float(np.sin(angle)))
-        values = [
-            self.tempo or 0.0, self.tempo_confidence,
-            *fifths, 1.0 if self.mode == "major" else 0.0, self.key_confidence,
-            self.loudness if self.loudness is not None else -70.0, self.energy,
-            *self.centroid, *self.rolloff, *self.flatness, *self.zcr,
-            *self.mfcc_mean, *self.mfcc_std, *self.chroma,
-        ]
-        return np.asarray(values, dtype="<f4")
-
-
 def energy_of(loudness: float | None, onset_strength: float, brightness_hz: float) -> float:
     """A 0..1 intensity heuristic: mostly loudness, then how busy and how bright the sound is."""
     loud = 0.0 if loudness is None else np.clip((loudness + 40.0) / 35.0, 0.0, 1.0)
     busy = np.clip(onset_strength / 3.0, 0.0, 1.0)
     bright = np.clip(brightness_hz / 4000.0, 0.0, 1.0)
     return round(float(0.6 * loud + 0.25 * busy + 0.15 * bright), 4)
+
+
+def plain(value: float | None) -> float | None:
+    """A Python float (or None): replies reach the parent pickled, and a numpy scalar would import numpy there."""
+    return None if value is None else float(value)
 
 
 def silence(audio: Audio) -> Features:
@@ -88,13 +52,13 @@ def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features
     coefficients = mfcc(spectrum)
     onset_mean = float(np.mean(np.concatenate(envelopes))) if envelopes else 0.0
     return Features(
-        tempo=tempo.bpm,
-        tempo_confidence=tempo.confidence,
+        tempo=plain(tempo.bpm),
+        tempo_confidence=float(tempo.confidence),
         key_pc=key.pc,
         mode=key.mode,
-        key_confidence=key.confidence,
+        key_confidence=float(key.confidence),
         camelot=key.camelot,
-        loudness=loudness,
+        loudness=plain(loudness),
         energy=energy_of(loudness, onset_mean, cen[0]),
         centroid=cen,
         rolloff=mean_std(rolloff(spectrum)),
@@ -105,7 +69,7 @@ def extract(audio: Audio, *, item: str, key_profile: str = "enrich") -> Features
         mfcc_std=tuple(float(v) for v in coefficients.std(axis=1)) if coefficients.size else (0.0,) * len(coefficients),
         chroma=tuple(float(v) for v in chroma),
         seconds=round(audio.seconds, 2),
-        tuning_hz=tonal.tuning_hz,
-        key_strength=key.strength,
-        tempo_alt=tempo.alternative,
+        tuning_hz=plain(tonal.tuning_hz),
+        key_strength=plain(key.strength),
+        tempo_alt=plain(tempo.alternative),
     )

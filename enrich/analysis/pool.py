@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from enrich.analysis.featureset import Features
 from enrich.background import droppable
 from enrich.children import sigint_ignored_by_children
 from enrich.errors import EnrichError
@@ -33,7 +34,6 @@ from enrich.errors import EnrichError
 if TYPE_CHECKING:  # only for annotations: the parent never imports the analysis code
     from multiprocessing.connection import Connection
 
-    from enrich.analysis.features import Features
     from enrich.analysis.settings import AnalysisConfig
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,17 @@ class Job:
 
     track_id: int
     path: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A worker's answer to one job (here, so unpickling it in the parent loads nothing heavy)."""
+
+    track_id: int
+    features: Features | None
+    error: str | None  # one-line reason when features is None
+    cpu_seconds: float
+    peak_rss_mb: float
 
 
 @dataclass(frozen=True)

@@ -17,26 +17,17 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import resource  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from multiprocessing.connection import Connection  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from enrich.analysis.decode import Audio, decode  # noqa: E402
-from enrich.analysis.features import Features, extract  # noqa: E402
-from enrich.analysis.pool import Job  # noqa: E402
+from enrich.analysis.features import extract  # noqa: E402
+from enrich.analysis.featureset import Features  # noqa: E402
+from enrich.analysis.pool import Job, Reply  # noqa: E402
 from enrich.analysis.settings import AnalysisConfig  # noqa: E402
 from enrich.children import silence_native_output  # noqa: E402
 from enrich.errors import AnalysisError  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Reply:
-    track_id: int
-    features: Features | None
-    error: str | None  # one-line reason when features is None
-    cpu_seconds: float
-    peak_rss_mb: float
 
 
 def analyse(path: str, settings: AnalysisConfig) -> Features:

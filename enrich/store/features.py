@@ -49,7 +49,7 @@ def features_op(track: TrackToAnalyse, version: int, f: Features, now: float) ->
         track_id=track.id, version=version, analyzed_at=now, file_size=track.size, file_mtime_ns=track.mtime_ns,
         tempo=f.tempo, tempo_confidence=f.tempo_confidence, key_pc=f.key_pc, mode=f.mode,
         key_confidence=f.key_confidence, camelot=f.camelot, loudness=f.loudness, energy=f.energy,
-        vector=f.vector().tobytes(), seconds=f.seconds, centroid=f.centroid[0], rolloff=f.rolloff[0],
+        vector=f.vector(), seconds=f.seconds, centroid=f.centroid[0], rolloff=f.rolloff[0],
         flatness=f.flatness[0], zcr=f.zcr[0], tuning_hz=f.tuning_hz, key_strength=f.key_strength,
         tempo_alt=f.tempo_alt,
     )
