@@ -94,10 +94,14 @@ def build_library(
     artists = [f"{spec[c][0].title()} Artist {a}" for c, a in zip(cluster, artist_no, strict=False)]
     titles = [f"Song {i}" for i in range(1, n + 1)]
     # Some tracks are other versions of an earlier song by the same artist.
-    for i in np.flatnonzero(rng.random(n) < versions):
-        same = np.flatnonzero((cluster[:i] == cluster[i]) & (artist_no[:i] == artist_no[i]))
-        if len(same):
-            titles[i] = titles[int(same[-1])].split(" (")[0].split(" - ")[0].split(" [")[0] + \
+    # (The latest earlier track of each (cluster, artist) is remembered as we go: one pass, not n searches.)
+    is_version = rng.random(n) < versions
+    latest: dict[tuple[int, int], int] = {}
+    for i, key in enumerate(zip(cluster.tolist(), artist_no.tolist())):
+        earlier = latest.get(key)
+        latest[key] = i
+        if is_version[i] and earlier is not None:
+            titles[i] = titles[earlier].split(" (")[0].split(" - ")[0].split(" [")[0] + \
                 VERSION_NOTES[int(rng.integers(len(VERSION_NOTES)))]
     base = Path(files_dir) if files_dir else Path("/synthetic/music")
     paths = [str(base / f"{spec[c][0]}" / f"{i:06d} {t.replace('/', ' ')}.flac")
@@ -131,6 +135,7 @@ def build_library(
         genre_rows.append((int(i) + 1, 1, parent, 0.5, "artist"))
     conn.executemany("INSERT INTO track_genres (track_id, rank, genre, score, level) VALUES (?, ?, ?, ?, ?)",
                      genre_rows)
+    conn.execute("UPDATE library_generation SET generation = generation + 1")  # as the writer would
     conn.commit()
     conn.close()
     if files_dir:

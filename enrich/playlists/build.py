@@ -21,7 +21,7 @@ import numpy as np
 
 from enrich.config import Config
 from enrich.errors import PlaylistError, UsageError
-from enrich.playlists import auto, explain, m3u8, ordering
+from enrich.playlists import auto, explain, m3u8, ordering, snapshot
 from enrich.playlists.constraints import Rules, select
 from enrich.playlists.genre_tree import load_tree, same_spelling
 from enrich.playlists.seeds import resolve_seed
@@ -38,7 +38,7 @@ from enrich.playlists.similarity import (
     track_target,
 )
 from enrich.playlists.titles import artist_key, song_key
-from enrich.store.library_view import LibraryView, load_library
+from enrich.store.library_view import LibraryView
 
 PATH_STEPS = 5  # points between the two seeds of an A -> B playlist that tracks are scored against
 
@@ -104,11 +104,14 @@ def rules_from(cfg: PlaylistsConfig) -> Rules:
 
 
 def prepare(view: LibraryView, cfg: PlaylistsConfig, parents: dict[str, str],
-            lookup: Callable[[str], str | None], extra_genres: tuple[str, ...] = ()) -> Prepared:
+            lookup: Callable[[str], str | None], extra_genres: tuple[str, ...] = (),
+            space: SoundSpace | None = None) -> Prepared:
+    """The sound space (``space`` when a snapshot brought it) and the genre relations of the library."""
     names = list(view.genre_names) + [g for g in extra_genres if g not in view.genre_names]
     relation = genre_relation(names, parents, cfg.genre_parent, cfg.genre_root)
     extra = tuple(g for g in extra_genres if g not in view.genre_names)
-    return Prepared(view, sound_space(view, cfg.tempo_weight), relation, parents, lookup, extra)
+    space = sound_space(view, cfg.tempo_weight) if space is None else space
+    return Prepared(view, space, relation, parents, lookup, extra)
 
 
 def library_counts(view: LibraryView) -> dict[str, int]:
@@ -337,12 +340,14 @@ async def make_playlists(config: Config, request: Request,
     cfg = check_settings(config.section("playlists", PlaylistsConfig))
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    view = await asyncio.to_thread(load_library, config.paths.db, config.store.busy_timeout_ms)
+    loaded = await asyncio.to_thread(snapshot.load, config.paths.db, cfg.tempo_weight,
+                                     config.store.busy_timeout_ms)
+    view = loaded.view
     timings["load_ms"] = round((time.perf_counter() - started) * 1000, 2)
     started = time.perf_counter()
     parents, lookup = load_tree()
     wanted = (lookup(request.genre) or request.genre,) if request.genre else ()
-    prep = prepare(view, cfg, parents, lookup, wanted)
+    prep = prepare(view, cfg, parents, lookup, wanted, space=loaded.space)
     timings["prepare_ms"] = round((time.perf_counter() - started) * 1000, 2)
     playlists = plan(prep, request, cfg, exists, timings)
     out_dir = Path(request.out_dir or cfg.out_dir or os.getcwd()).expanduser()
@@ -365,6 +370,7 @@ async def make_playlists(config: Config, request: Request,
         "library": library_counts(view),
         "playlists": data,
         "timings_ms": timings,
+        "library_from": loaded.source,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from enrich.errors import PlaylistError
@@ -60,13 +61,22 @@ def path_match(view: LibraryView, text: str) -> int | None:
     candidates = {text, os.path.abspath(os.path.expanduser(text))}
     with contextlib.suppress(OSError):
         candidates.add(str(Path(text).expanduser().resolve()))
-    for i, p in enumerate(view.paths):
-        if p in candidates:
-            return i
+    rows = [row_of(view.paths, c) for c in candidates]
+    found = [r for r in rows if r is not None]
+    if found:
+        return min(found)
     for i, p in view.fs_paths.items():
         if p in candidates:
             return i
     return None
+
+
+def row_of(column: Sequence[str], text: str) -> int | None:
+    """The first row of ``column`` equal to ``text`` (a snapshot's column finds it without decoding all)."""
+    try:
+        return column.index(text)
+    except ValueError:
+        return None
 
 
 def splits(text: str) -> list[tuple[str, str]]:

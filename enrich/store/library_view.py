@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,9 @@ GENRE_SLOTS = 3
 @dataclass
 class LibraryView:
     ids: np.ndarray            # int64, sorted
-    paths: list[str]
-    artists: list[str]
-    titles: list[str]
+    paths: Sequence[str]       # lists, or text columns of a snapshot that decode a row when asked
+    artists: Sequence[str]
+    titles: Sequence[str]
     duration: np.ndarray       # float32 seconds, NaN when unknown
     missing: np.ndarray        # bool: the scan saw the file disappear
     tempo: np.ndarray          # float32 BPM, NaN when unknown
@@ -59,13 +60,43 @@ class LibraryView:
 
 def load_library(db: Path, busy_timeout_ms: int = 30000) -> LibraryView:
     """Read every track with its newest features and top genres."""
+    return load_library_at(db, busy_timeout_ms)[1]
+
+
+def load_library_at(db: Path, busy_timeout_ms: int = 30000) -> tuple[str | None, LibraryView]:
+    """(library generation, view): both read in one transaction, so the view is that generation's.
+
+    The generation is None for a database from before migration 0006.
+    """
     conn = connect_readonly(db, busy_timeout_ms)
     try:
-        return read_view(conn)
+        conn.execute("BEGIN")
+        generation = read_generation(conn)
+        return generation, read_view(conn)
     except sqlite3.DatabaseError as exc:
         raise identity.unusable(db, exc) from exc
     finally:
         conn.close()
+
+
+def library_generation(db: Path, busy_timeout_ms: int = 30000) -> str | None:
+    """The library's generation, "<database id>.<counter>" (None before migration 0006): one small query."""
+    conn = connect_readonly(db, busy_timeout_ms)
+    try:
+        return read_generation(conn)
+    except sqlite3.DatabaseError as exc:
+        raise identity.unusable(db, exc) from exc
+    finally:
+        conn.close()
+
+
+def read_generation(conn: sqlite3.Connection) -> str | None:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'library_generation'").fetchone()
+    if not has_table:
+        return None
+    row = conn.execute("SELECT library, generation FROM library_generation WHERE id = 1").fetchone()
+    return f"{row[0]}.{row[1]}" if row else None
 
 
 def camelot_index(code: str | None, key_pc: int | None, mode: str | None) -> int:

@@ -8,6 +8,10 @@ so an item's result and its checkpoint are committed together or not at all.
 
 Within a batch, statements run in the order they first appear; a statement that
 depends on another (a checkpoint after its result) must follow it in its group.
+
+A transaction that writes a table playlists read also raises the library
+generation (migration 0006) before it commits, so the playlists' snapshot knows
+the library changed. ``call`` functions must not write those tables.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -29,6 +34,15 @@ log = logging.getLogger(__name__)
 
 Op = tuple[str, Sequence[Any]]  # (sql, params)
 R = TypeVar("R")
+
+# Tables whose rows the playlists' snapshot holds (store/library_view.py reads them).
+LIBRARY_TABLES = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+(?:tracks|features|feature_sets|track_genres)\b", re.I)
+BUMP_GENERATION = "UPDATE library_generation SET generation = generation + 1"
+
+
+def changes_library(sql: str) -> bool:
+    """Whether a statement of ours writes a table that the playlists' snapshot holds."""
+    return LIBRARY_TABLES.search(sql) is not None
 
 
 @dataclass
@@ -74,6 +88,7 @@ class Writer:
         self.stats = WriterStats()
         self.task: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
+        self.has_generation: bool | None = None  # learnt at the first commit
 
     async def __aenter__(self) -> Writer:
         self.task = asyncio.create_task(self.run(), name="enrich-writer")
@@ -204,6 +219,8 @@ class Writer:
         try:
             for sql, params in by_sql.items():
                 await self.conn.executemany(sql, params)
+            if any(changes_library(sql) for sql in by_sql) and await self.generation_table():
+                await self.conn.execute(BUMP_GENERATION)
             await self.conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -212,6 +229,14 @@ class Writer:
         self.stats.rows += rows
         self.stats.transactions += 1
         self.stats.busy_seconds += time.perf_counter() - started
+
+    async def generation_table(self) -> bool:
+        """Whether the database has the generation counter (a writer may serve a bare test schema)."""
+        if self.has_generation is None:
+            async with self.conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'library_generation'") as cur:
+                self.has_generation = await cur.fetchone() is not None
+        return self.has_generation
 
     async def serve(self, special: Call | Barrier) -> None:
         if isinstance(special, Barrier):

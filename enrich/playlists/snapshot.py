@@ -1,0 +1,272 @@
+"""The columns playlists read, kept in one file next to the database and memory-mapped.
+
+Reading 100,000 tracks through SQL into numpy costs about a second; mapping a
+file of ready columns costs milliseconds, and only the pages a playlist touches
+are read. The file ``<db>-snapshot`` holds the library view
+(store/library_view.py) and the sound space standardised from it, tagged with
+the library generation it was read at: the writer raises that counter in the
+same transaction as every change to tracks, features or genres (migration
+0006). So the file is rebuilt only when the library changed (or the sound
+settings did), by the first playlist command after the change.
+
+A rebuild writes a temporary file and renames it into place: a crash part-way
+leaves the previous file or none, never half of one, and a file that fails its
+checks (magic, size, generation) is ignored and rebuilt.
+
+Layout: magic, header length, a JSON header (what each array is and where),
+then the arrays, each 64-byte aligned. Texts (paths, artists, titles) are one
+UTF-8 blob per column plus row offsets; a row is decoded when it is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mmap
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from enrich.playlists.similarity import SoundSpace, sound_space
+from enrich.store.library_view import LibraryView, library_generation, load_library_at
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"ENRSNAP1"
+FORMAT = 1
+ALIGN = 64
+TEXT_ENCODING = ("utf-8", "surrogatepass")  # lossless for any str SQLite handed us
+
+NUMERIC = ("ids", "duration", "missing", "tempo", "camelot", "energy", "loudness", "vectors", "has_features",
+           "genre_ids", "genre_weights")
+TEXTS = ("paths", "artists", "titles")
+
+
+@dataclass
+class Loaded:
+    view: LibraryView
+    space: SoundSpace
+    source: str  # "snapshot" (mapped), "rebuilt" (read from SQL, file written) or "database" (no file)
+
+
+def snapshot_path(db: Path) -> Path:
+    db = Path(db)
+    return db.with_name(db.name + "-snapshot")
+
+
+def load(db: Path, tempo_weight: float, busy_timeout_ms: int = 30000) -> Loaded:
+    """The library and its sound space: from the snapshot when it is current, else from SQL (then saved)."""
+    path = snapshot_path(db)
+    generation = library_generation(db, busy_timeout_ms)
+    if generation is not None:
+        mapped = read(path, generation, tempo_weight)
+        if mapped is not None:
+            return Loaded(*mapped, source="snapshot")
+    generation, view = load_library_at(db, busy_timeout_ms)
+    space = sound_space(view, tempo_weight)
+    if generation is None:  # a database from before migration 0006: no counter to trust
+        return Loaded(view, space, source="database")
+    try:
+        write(path, generation, view, space, tempo_weight)
+    except OSError as exc:  # a read-only folder, a full disk: playlists still work, only slower
+        log.info("%s: cannot save the playlists snapshot (%s); the next run reads the database again",
+                 path, exc.strerror or exc)
+        return Loaded(view, space, source="database")
+    return Loaded(view, space, source="rebuilt")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tempo_weight: float) -> None:
+    """Write the snapshot beside the database: a temporary file, then one atomic rename."""
+    arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(getattr(view, name)) for name in NUMERIC}
+    arrays["z"] = np.ascontiguousarray(space.z)
+    arrays["norms"] = np.ascontiguousarray(space.norms)
+    arrays["space_has"] = np.ascontiguousarray(space.has)
+    for name in TEXTS:
+        blob, offsets = encode_texts(getattr(view, name))
+        arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = blob, offsets
+    layout: dict[str, dict[str, Any]] = {}
+    header: dict[str, Any] = {
+        "format": FORMAT, "generation": generation, "tempo_weight": tempo_weight,
+        "total_weight": space.total_weight, "rows": len(view), "feature_names": list(view.feature_names),
+        "genre_names": list(view.genre_names), "fs_paths": {str(k): v for k, v in view.fs_paths.items()},
+        "arrays": layout, "size": 0,
+    }
+    # The header holds the offsets, and its own length moves them: settle it in two passes.
+    for _ in range(2):
+        offset = aligned(len(MAGIC) + 8 + len(json.dumps(header).encode()) + 64)
+        for name, a in arrays.items():
+            layout[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "offset": offset}
+            offset = aligned(offset + a.nbytes)
+        header["size"] = offset
+    head = json.dumps(header).encode()
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + struct.pack("<Q", len(head)) + head)
+            for name, a in arrays.items():
+                f.write(b"\0" * (layout[name]["offset"] - f.tell()))
+                f.write(memoryview(a).cast("B") if a.nbytes else b"")
+            f.write(b"\0" * (header["size"] - f.tell()))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    remove_leftovers(path)
+
+
+def remove_leftovers(path: Path) -> None:
+    """Temporary files of rebuilds whose process died (a crash, kill -9) before renaming them."""
+    for tmp in path.parent.glob(f"{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def aligned(offset: int) -> int:
+    return -(-offset // ALIGN) * ALIGN
+
+
+def encode_texts(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8 blob, n + 1 row offsets into it) of a column of texts."""
+    encoded = [t.encode(*TEXT_ENCODING) for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView, SoundSpace] | None:
+    """The mapped snapshot if it is whole and of this generation and these settings, else None."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < len(MAGIC) + 8:
+                return None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.info("%s: cannot read the playlists snapshot (%s); reading the database", path, exc)
+        return None
+    try:
+        header = parse_header(mm, size)
+    except (ValueError, KeyError, TypeError, struct.error) as exc:
+        log.info("%s: damaged playlists snapshot (%s); rebuilding it", path, exc)
+        return None
+    if header["generation"] != generation or header["tempo_weight"] != tempo_weight:
+        return None
+    a = {name: array_at(mm, spec) for name, spec in header["arrays"].items()}
+    texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"]) for name in TEXTS}
+    view = LibraryView(
+        **{name: a[name] for name in NUMERIC}, **texts,
+        feature_names=list(header["feature_names"]), genre_names=list(header["genre_names"]),
+        fs_paths={int(k): v for k, v in header["fs_paths"].items()},
+    )
+    space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"])
+    return view, space
+
+
+def parse_header(mm: mmap.mmap, size: int) -> dict[str, Any]:
+    if mm[:len(MAGIC)] != MAGIC:
+        raise ValueError("not a snapshot file")
+    (length,) = struct.unpack_from("<Q", mm, len(MAGIC))
+    start = len(MAGIC) + 8
+    if start + length > size:
+        raise ValueError("header cut short")
+    header = json.loads(mm[start:start + length].decode())
+    if header["format"] != FORMAT:
+        raise ValueError(f"format {header['format']}, not {FORMAT}")
+    if header["size"] != size:
+        raise ValueError(f"{size} bytes, expected {header['size']} (cut short?)")
+    rows = header["rows"]
+    for name, spec in header["arrays"].items():
+        end = spec["offset"] + np.dtype(spec["dtype"]).itemsize * int(np.prod(spec["shape"]))
+        if spec["offset"] < start + length or end > size:
+            raise ValueError(f"array {name} lies outside the file")
+        if name in NUMERIC and spec["shape"][0] != rows:
+            raise ValueError(f"array {name} has {spec['shape'][0]} rows, not {rows}")
+    return header
+
+
+def array_at(mm: mmap.mmap, spec: dict[str, Any]) -> np.ndarray:
+    count = int(np.prod(spec["shape"]))
+    a = np.frombuffer(mm, dtype=np.dtype(spec["dtype"]), count=count, offset=spec["offset"])
+    return a.reshape(spec["shape"])
+
+
+class TextColumn(Sequence[str]):
+    """A column of texts in a mapped blob: rows are decoded one at a time, when asked for."""
+
+    def __init__(self, mm: mmap.mmap, blob_at: int, offsets: np.ndarray):
+        self.mm = mm
+        self.blob_at = blob_at  # where the column's blob starts in the file
+        self.offsets = offsets
+        self.raw = memoryview(mm)[blob_at:blob_at + int(offsets[-1])]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("text column index out of range")
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return bytes(self.raw[start:end]).decode(*TEXT_ENCODING)
+
+    def __iter__(self) -> Iterator[str]:
+        raw, bounds = self.raw, self.offsets.tolist()
+        for start, end in zip(bounds, bounds[1:]):
+            yield bytes(raw[start:end]).decode(*TEXT_ENCODING)
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """The first row equal to ``value``: a byte search over the blob, not a decode of every row."""
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not in the column")
+        stop = len(self) if stop is None else min(stop, len(self))
+        needle = value.encode(*TEXT_ENCODING)
+        lengths = np.diff(self.offsets[start:stop + 1])
+        if not needle:
+            empty = np.flatnonzero(lengths == 0)
+            if len(empty):
+                return start + int(empty[0])
+            raise ValueError(f"{value!r} is not in the column")
+        first, last = self.blob_at + int(self.offsets[start]), self.blob_at + int(self.offsets[stop])
+        at = self.mm.find(needle, first, last)
+        while at != -1:
+            pos = at - self.blob_at
+            row = int(np.searchsorted(self.offsets, pos, side="right")) - 1
+            if int(self.offsets[row]) == pos and int(self.offsets[row + 1]) - pos == len(needle):
+                return row
+            at = self.mm.find(needle, at + 1, last)
+        raise ValueError(f"{value!r} is not in the column")
+
