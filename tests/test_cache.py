@@ -17,7 +17,7 @@ import pytest
 
 from enrich.errors import SourceError, SourceUnavailable
 from enrich.net import Clock, open_client
-from enrich.net.cache import decode
+from enrich.net.cache import SMALL_ENTRY, DiskCache, Entry, decode
 from enrich.sources import lastfm, musicbrainz
 from tests.conftest import REPO, run_enrich, unprivileged_prefix
 from tests.fakes import FAST_HTTP, FakeServices
@@ -54,6 +54,18 @@ async def test_entries_are_whole_private_files_without_secrets(tmp_path):
     assert sorted(d.negative for d in decoded) == [False, False, True]
     assert all("api_key" not in d.key and fakes.keys["lastfm"] not in d.key for d in decoded)
     assert {d.source for d in decoded} == {"lastfm", "musicbrainz"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body_size", [10, SMALL_ENTRY - 400, SMALL_ENTRY + 10, 5 * SMALL_ENTRY])
+async def test_small_entries_are_read_inline_and_large_ones_off_the_loop_alike(tmp_path, body_size):
+    cache = DiskCache(tmp_path / "cache")
+    body = json.dumps({"pad": "é" * (body_size // 2)}).encode()
+    entry = Entry("GET /ws/2/artist/x", "musicbrainz", 200, {"content-type": "application/json"}, body,
+                  "http://mb/x", 12.5, False)
+    await cache.put(entry)
+    assert await cache.get("musicbrainz", entry.key) == entry
+    assert await cache.get("musicbrainz", "GET /ws/2/artist/other") is None
 
 
 @pytest.mark.anyio

@@ -212,3 +212,18 @@ def test_m3u8_keeps_undecodable_path_bytes(tmp_path):
     out = m3u8.write([m3u8.Entry(str(raw), 10.0, "A", "B")], tmp_path, "x")
     assert b"caf\xe9.mp3" in out.read_bytes()
     assert Path(out).name == "x.m3u8"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_first_yields_what_a_full_stable_sort_gives(seed):
+    from enrich.playlists.constraints import best_first
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    total = rng.choice([0.1, 0.5, 0.5, 0.9, -np.inf], n).astype(np.float32)  # many ties
+    total[rng.random(n) < 0.5] = rng.random(int((rng.random(n) < 0.5).sum()) or 1)[0]
+    total = np.where(rng.random(n) < 0.3, rng.random(n).astype(np.float32), total)
+    rows = np.flatnonzero(rng.random(n) < 0.8)
+    expected = rows[np.argsort(-total[rows], kind="stable")].tolist()
+    for first in (1, 7, 50, 300, 10_000):
+        assert list(best_first(rows, total, first)) == expected

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -131,9 +131,7 @@ def select(
         in_force = step_rules
         cap = window_cap(step_rules, length_hint)
         mask = base & rule_mask(view, genre, step_rules)
-        rows = np.flatnonzero(mask)
-        order = rows[np.argsort(-total[rows], kind="stable")]
-        for i in order.tolist():
+        for i in best_first(np.flatnonzero(mask), total, first=4 * length_hint + 256):
             if full():
                 break
             if i in rejected or i in taken:
@@ -161,6 +159,23 @@ def select(
         notes.append(f"the library has only {len(chosen)} track{'s' if len(chosen) != 1 else ''} that can join; "
                      f"shorter than the {want} asked")
     return Selection(chosen=chosen, rules=in_force, notes=notes, excluded=+excluded)
+
+
+def best_first(rows: np.ndarray, total: np.ndarray, first: int) -> Iterator[int]:
+    """``rows`` by falling ``total`` (ties in row order), sorting only as far as the caller reads.
+
+    A playlist reads a few hundred candidates of up to a million: the best ``first``
+    (with every row tied at the cut) are sorted, and the rest only if asked for.
+    Yields exactly what a full stable sort would.
+    """
+    values = total[rows]
+    if len(rows) > 4 * first:
+        cut = np.partition(values, len(values) - first)[len(values) - first]
+        head = values >= cut
+        top = rows[head]
+        yield from top[np.argsort(-values[head], kind="stable")].tolist()
+        rows, values = rows[~head], values[~head]
+    yield from rows[np.argsort(-values, kind="stable")].tolist()
 
 
 def estimate_length(view: LibraryView, seconds: float) -> int:
