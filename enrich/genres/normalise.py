@@ -7,6 +7,7 @@ so "hip-hop", "Hip Hop" and "hiphop" meet on the same key.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -26,6 +27,8 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# Tags repeat across a library (a few thousand distinct among millions of votes): remember them.
+@functools.lru_cache(maxsize=65536)
 def normalise(tag: str) -> str:
     """'Drum & Bass' -> 'drum and bass'; 'Hip-Hop' -> 'hip hop'; ' Oi! ' -> 'oi'."""
     text = strip_accents(unicodedata.normalize("NFKC", tag)).casefold()
@@ -35,6 +38,7 @@ def normalise(tag: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(tag: str) -> str:
     """The matching key: the normalised tag without spaces ('hip hop' -> 'hiphop')."""
     return normalise(tag).replace(" ", "")

@@ -108,17 +108,9 @@ class DiskCache:
     async def put(self, entry: Entry) -> None:
         if not self.writable:
             return
-        final = self.path(entry.source, entry.key)
-        folder, name = os.path.split(final)
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
         try:
-            await aiofiles.os.makedirs(folder, mode=0o700, exist_ok=True)
-            async with aiofiles.open(tmp, "wb", opener=_private_opener) as fh:
-                await fh.write(encode(entry))
-            await aiofiles.os.replace(tmp, final)
+            await _write_whole(self.path(entry.source, entry.key), encode(entry))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             self._give_up(exc)
 
     def _give_up(self, exc: OSError) -> None:
@@ -148,8 +140,28 @@ def _read_file(path: str) -> bytes | None:
         return None
 
 
-# Reads of large entries: one trip to aiofiles' thread pool (open+read+close together).
+def _write_file(final: str, data: bytes) -> None:
+    """Write an entry whole: a private temp file renamed into place (a crash leaves no half entry)."""
+    folder, name = os.path.split(final)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with open(tmp, "wb", opener=_private_opener) as fh:
+            fh.write(data)
+        os.replace(tmp, final)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# One trip to aiofiles' thread pool per read of a large entry and per write
+# (every step of it together): at a hundred requests a second, separate hops
+# for makedirs, open, write, close and rename cost the client a fifth of its CPU.
 _read_whole = aiofiles.os.wrap(_read_file)
+_write_whole = aiofiles.os.wrap(_write_file)
 
 # Entries up to this size are read on the event loop: from the page cache that is
 # a few microseconds, where a hop to a thread and back costs about a hundred.
