@@ -45,6 +45,7 @@ TEXT_ENCODING = ("utf-8", "surrogatepass")  # lossless for any str SQLite handed
 NUMERIC = ("ids", "duration", "missing", "tempo", "camelot", "energy", "loudness", "vectors", "has_features",
            "genre_ids", "genre_weights")
 TEXTS = ("paths", "artists", "titles")
+COLUMN_MAJOR = ("genre_ids", "genre_weights")
 
 
 @dataclass
@@ -85,7 +86,9 @@ def load(db: Path, tempo_weight: float, busy_timeout_ms: int = 30000) -> Loaded:
 
 def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tempo_weight: float) -> None:
     """Write the snapshot beside the database: a temporary file, then one atomic rename."""
-    arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(getattr(view, name)) for name in NUMERIC}
+    # Two-dimensional columns are stored transposed (slot-major), and read back as the transpose.
+    arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(getattr(view, name).T if name in COLUMN_MAJOR else
+                                                                getattr(view, name)) for name in NUMERIC}
     arrays["z"] = np.ascontiguousarray(space.z)
     arrays["norms"] = np.ascontiguousarray(space.norms)
     arrays["space_has"] = np.ascontiguousarray(space.has)
@@ -176,6 +179,8 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
     if header["generation"] != generation or header["tempo_weight"] != tempo_weight:
         return None
     a = {name: array_at(mm, spec) for name, spec in header["arrays"].items()}
+    for name in COLUMN_MAJOR:
+        a[name] = a[name].T
     texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"]) for name in TEXTS}
     view = LibraryView(
         **{name: a[name] for name in NUMERIC}, **texts,
@@ -203,7 +208,7 @@ def parse_header(mm: mmap.mmap, size: int) -> dict[str, Any]:
         end = spec["offset"] + np.dtype(spec["dtype"]).itemsize * int(np.prod(spec["shape"]))
         if spec["offset"] < start + length or end > size:
             raise ValueError(f"array {name} lies outside the file")
-        if name in NUMERIC and spec["shape"][0] != rows:
+        if name in NUMERIC and spec["shape"][name in COLUMN_MAJOR] != rows:
             raise ValueError(f"array {name} has {spec['shape'][0]} rows, not {rows}")
     return header
 

@@ -42,8 +42,8 @@ class LibraryView:
     has_features: np.ndarray   # bool
     feature_names: list[str]
     genre_names: list[str]
-    genre_ids: np.ndarray      # int32 (n, GENRE_SLOTS), -1 = empty slot
-    genre_weights: np.ndarray  # float32 (n, GENRE_SLOTS), top slot of a track = 1
+    genre_ids: np.ndarray      # int32 (n, GENRE_SLOTS), -1 = empty slot; column-major
+    genre_weights: np.ndarray  # float32 (n, GENRE_SLOTS), top slot of a track = 1; column-major
     # Rows whose file name is not UTF-8: ``paths`` holds a readable form with \xNN,
     # this the name that opens the file (surrogate-escaped, as os.fsdecode gives).
     fs_paths: dict[int, str] = field(default_factory=dict)
@@ -282,4 +282,5 @@ def read_genres(conn: sqlite3.Connection, ids: np.ndarray) -> tuple[list[str], n
     # Relative to the track's strongest genre: a track's best genre counts fully.
     top = weights.max(axis=1, keepdims=True)
     weights = np.where(top > 0, weights / np.where(top > 0, top, 1), (genre_ids >= 0).astype(np.float32))
-    return names, genre_ids, weights.astype(np.float32)
+    # Column-major: scoring reads each slot as one contiguous column.
+    return names, np.asfortranarray(genre_ids), np.asfortranarray(weights, dtype=np.float32)
