@@ -20,6 +20,7 @@ UTF-8 blob per column plus row offsets; a row is decoded when it is asked for.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import mmap
@@ -250,13 +251,13 @@ class TextColumn(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         raw, bounds = self.raw, self.offsets.tolist()
-        for start, end in zip(bounds, bounds[1:]):
+        for start, end in itertools.pairwise(bounds):
             yield bytes(raw[start:end]).decode(*TEXT_ENCODING)
 
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
         """The first row equal to ``value``: a byte search over the blob, not a decode of every row."""
-        if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not in the column")
+        if not isinstance(value, str):  # Sequence.index says ValueError for anything absent
+            raise ValueError(f"{value!r} is not in the column")  # noqa: TRY004
         stop = len(self) if stop is None else min(stop, len(self))
         needle = value.encode(*TEXT_ENCODING)
         lengths = np.diff(self.offsets[start:stop + 1])

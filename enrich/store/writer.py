@@ -36,7 +36,7 @@ Op = tuple[str, Sequence[Any]]  # (sql, params)
 R = TypeVar("R")
 
 # Tables whose rows the playlists' snapshot holds (store/library_view.py reads them).
-LIBRARY_TABLES = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+(?:tracks|features|feature_sets|track_genres)\b", re.I)
+LIBRARY_TABLES = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+(?:tracks|features|feature_sets|track_genres)\b", re.IGNORECASE)
 BUMP_GENERATION = "UPDATE library_generation SET generation = generation + 1"
 
 
