@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -84,6 +85,11 @@ def library_rows(world: World):
                    title=t.title, album=t.album, mb_artist_id=ids[t.artist] if artist_no % 2 else None)
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(args, env, rss_file: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
     full = {**os.environ, "PYTHONPATH": str(REPO), **env}
     cmd = [sys.executable, "-m", "enrich", *args]
@@ -106,7 +112,10 @@ def one_run(world: World, factor: float, folder: Path) -> dict:
                                          **{n: {"concurrency": 8} for n in BASE_RATES}))
         env = {**fakes.env(), "ENRICH_CACHE_DIR": str(folder / "cache")}
         args = ["genres", "--no-scan", "--json", "-q", "--config", str(cfg), "--db", str(db), "/music"]
+        cpu_before = children_cpu()
         wall, done = run(args, env)
+        cpu = children_cpu() - cpu_before
+        load = os.getloadavg()[0]
         if done.returncode != 0:
             raise SystemExit(f"enrich genres failed ({done.returncode}): {done.stderr[-2000:]}")
         report = json.loads(done.stdout)
@@ -122,7 +131,7 @@ def one_run(world: World, factor: float, folder: Path) -> dict:
     claude = report["claude"]
     waited = {name: report["sources"][name]["waited_s"] for name in BASE_RATES}
     return {
-        "waited": waited,
+        "waited": waited, "cpu": cpu, "load": load,
         "wall": wall, "ideal": ideal[bottleneck], "bottleneck": bottleneck, "ratio": wall / ideal[bottleneck],
         "sent": sent, "violations": violations, "mb_per_artist": sent["musicbrainz"] / len(world.artists),
         "claude_tracks_per_request": claude["tracks"] / max(1, claude["requests"]),
@@ -170,13 +179,16 @@ def main() -> None:
             results.append(one_run(world, opts.factor, Path(tmp)))
         res = results[-1]
         print(f"run {r + 1}: wall {res['wall']:.2f}s, ideal {res['ideal']:.2f}s ({res['bottleneck']}), "
-              f"ratio {res['ratio']:.3f}; sent {res['sent']}; violations {res['violations']}; waited {res['waited']}; rerun "
+              f"ratio {res['ratio']:.3f}; client CPU {res['cpu']:.2f}s ({res['cpu'] / res['wall']:.2f} of a core); "
+              f"load {res['load']:.1f}; sent {res['sent']}; violations {res['violations']}; waited {res['waited']}; rerun "
               f"{res['rerun_wall']:.2f}s with {res['rerun_requests']} requests", flush=True)
     if results:
         med = lambda key: statistics.median(r[key] for r in results)  # noqa: E731
         last = results[-1]
         print(f"\n== 2,000 tracks, 500 artists, rates x{opts.factor:g} ==")
-        print(f"wall / bottleneck ideal (median of {opts.repeats}): {med('ratio'):.3f}   (goal <= 1.1)")
+        print(f"wall / bottleneck ideal (median of {opts.repeats}): {med('ratio'):.3f}   (goal <= 1.1), at load "
+              f"{med('load'):.1f} on {os.cpu_count()} cores; the client used {med('cpu'):.2f} CPU-s "
+              f"({med('cpu') / med('ideal'):.2f} of a core over the ideal time; the fakes run in this process)")
         print(f"rate-limit violations (max over runs): {max(sum(r['violations'].values()) for r in results)}   (goal 0)")
         print(f"MusicBrainz requests per artist: {last['mb_per_artist']:.3f}   (goal <= 1.0)")
         print(f"Claude tracks per request: {last['claude_tracks_per_request']:.1f}   (goal >= 20); only policy tracks: "

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -49,8 +51,7 @@ from fixtures.generate import generate_bulk  # noqa: E402
 OUT = REPO / "tests" / "bench" / "out"
 
 
-def library(count: int) -> tuple[Path, list[str]]:
-    dest = OUT / "scan-library"
+def library(count: int, dest: Path = OUT / "scan-library") -> tuple[Path, list[str]]:
     stamp = dest / ".count"
     if not (stamp.exists() and stamp.read_text() == str(count)):
         shutil.rmtree(dest, ignore_errors=True)
@@ -135,36 +136,109 @@ def library_scan(music: Path, db: Path, workers: int | None = None) -> float:
     return timed(lambda: asyncio.run(scan(config, [music], workers=workers)))
 
 
-def writer_rows_per_second(rows: int) -> float:
+def writer_rows(rows: int) -> list[tuple[str, tuple]]:
     template = {"format": "MP3", "codec": "mp3", "duration": 200.5, "sample_rate": 44100, "channels": 2,
                 "bitrate": 320000, "artist": "Some Artist", "album_artist": "Some Artist", "album": "Some Album",
                 "track_number": 3, "track_total": 12, "disc_number": 1, "disc_total": 1, "year": 1999,
                 "tag_genres": '["Rock", "Pop"]', "scanned_at": time.time(), "size": 5_000_000,
                 "mtime_ns": 1_700_000_000_000_000_000}
-    ops = [tracks.upsert_op({**template, "path": f"/music/Artist/Album/{i:07d} Title.mp3", "title": f"Title {i}"})
-           for i in range(rows)]
+    return [tracks.upsert_op({**template, "path": f"/music/Artist/Album/{i:07d} Title.mp3", "title": f"Title {i}"})
+            for i in range(rows)]
 
-    async def go(db: Path) -> float:
+
+def writer_rows_per_second(ops: list, batch: int = 2000) -> tuple[float, float]:
+    """(rows per wall second, rows per CPU second) through the batched writer, a group per row as the scan sends."""
+
+    async def go(db: Path) -> tuple[float, float]:
         conn = await open_db(db)
         try:
-            async with Writer(conn, batch_size=2000) as writer:
-                started = time.perf_counter()
+            async with Writer(conn, batch_size=batch) as writer:
+                started, cpu = time.perf_counter(), time.process_time()  # process time: every thread
                 for op in ops:
                     await writer.put_group([op])
                 await writer.flush()
-                return time.perf_counter() - started
+                return time.perf_counter() - started, time.process_time() - cpu
         finally:
             await conn.close()
 
     with tempfile.TemporaryDirectory() as tmp:
-        return rows / asyncio.run(go(Path(tmp) / "w.db"))
+        wall, cpu = asyncio.run(go(Path(tmp) / "w.db"))
+    return len(ops) / wall, len(ops) / cpu
+
+
+def executemany_rows_per_second(ops: list, batch: int = 2000) -> tuple[float, float]:
+    """The reference: the same statement and rows with plain sqlite3 executemany, same batches, same database set-up."""
+    sql = ops[0][0]
+    params = [p for _, p in ops]
+
+    async def create(db: Path) -> None:
+        await (await open_db(db)).close()  # the schema, as the writer's database has it
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "r.db"
+        asyncio.run(create(db))
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        started, cpu = time.perf_counter(), time.process_time()
+        for i in range(0, len(params), batch):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, params[i:i + batch])
+            conn.execute("COMMIT")
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        conn.close()
+    return len(ops) / wall, len(ops) / cpu
+
+
+def bench_writer(repeats: int) -> None:
+    ops = writer_rows(100_000)
+    ours, ref, loads = [], [], []
+    for _ in range(repeats):  # interleaved, so the load hits both alike
+        ref.append(executemany_rows_per_second(ops))
+        ours.append(writer_rows_per_second(ops))
+        loads.append(os.getloadavg()[0])
+    med = statistics.median
+    print(f"writer, 100,000 tracks upserts (median of {repeats}; load {med(loads):.1f}):")
+    print(f"  plain sqlite3 executemany (reference)  {med(r[0] for r in ref):9,.0f} rows/s wall  "
+          f"{med(r[1] for r in ref):9,.0f} rows per CPU-s")
+    print(f"  enrich's batched writer                {med(r[0] for r in ours):9,.0f} rows/s wall  "
+          f"{med(r[1] for r in ours):9,.0f} rows per CPU-s  (goal >= 150,000)")
+    print(f"  writer / reference: wall {med(r[0] for r in ours) / med(r[0] for r in ref):.2f}, "
+          f"CPU {med(r[1] for r in ours) / med(r[1] for r in ref):.2f}")
+
+
+def bench_scaling(sizes: list[int]) -> None:
+    """Peak RSS, wall and CPU of a first scan and a rescan of 1k / 10k / 100k files: growth per file."""
+    print("scan scaling (one run per size; real files, copied and retagged templates):")
+    print(f"  {'files':>8}  {'first wall':>10}  {'first CPU':>9}  {'first RSS MB':>12}  {'rescan wall':>11}"
+          f"  {'rescan CPU':>10}  {'rescan RSS MB':>13}  {'load':>4}")
+    rows = []
+    for n in sizes:
+        music, _ = library(n, OUT / f"scan-library-{n}")
+        with tempfile.TemporaryDirectory() as tmp:
+            first = cli_scan(music, Path(tmp) / "s.db")
+            again = cli_scan(music, Path(tmp) / "s.db")
+        rows.append((n, first, again))
+        print(f"  {n:>8,}  {first[0]:>10.2f}  {first[3]:>9.2f}  {first[1] / 2**20:>12.1f}  {again[0]:>11.2f}"
+              f"  {again[3]:>10.2f}  {again[1] / 2**20:>13.1f}  {os.getloadavg()[0]:>4.1f}")
+    for (a, fa, ra), (b, fb, rb) in itertools.pairwise(rows):
+        print(f"  {a:,} -> {b:,} files (x{b / a:g}): first-scan CPU x{fb[3] / fa[3]:.2f}, RSS x{fb[1] / fa[1]:.2f}; "
+              f"rescan CPU x{rb[3] / ra[3]:.2f}, RSS x{rb[1] / ra[1]:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="scan benchmark")
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["writer", "scaling"], help="run one part")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="file counts for --only scaling")
     args = parser.parse_args()
+    if args.only == "writer":
+        bench_writer(args.repeats)
+        return
+    if args.only == "scaling":
+        bench_scaling([int(x) for x in args.sizes.split(",")])
+        return
     music, paths = library(args.files)
     n = args.repeats
     print(f"{len(paths)} files, {os.cpu_count()} cores, medians of {n} runs, "
@@ -206,8 +280,7 @@ def main() -> None:
     print(f"rescan, `enrich scan` process            {med(rescan_cli):7.2f} s  first/rescan {med(first_cli) / med(rescan_cli):.1f}x"
           "  (goal >= 20)")
     print(f"rescan, library call                     {med(rescan_lib):7.2f} s  first/rescan {med(first_lib) / med(rescan_lib):.1f}x")
-    rates = [writer_rows_per_second(100_000) for _ in range(n)]
-    print(f"writer, tracks upsert                    {med(rates):9,.0f} rows/s  (goal >= 100,000)")
+    bench_writer(n)
     print(f"load average after: {os.getloadavg()[0]:.1f} (other work competes for the cores; wall ratios move with it)")
     print(f"peak RSS of `enrich scan` + readers      {med(peak_rss) / 2**20:7.1f} MB  (max {max(peak_rss) / 2**20:.1f}; goal <= 200)")
 
