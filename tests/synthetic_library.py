@@ -97,7 +97,7 @@ def build_library(
     # (The latest earlier track of each (cluster, artist) is remembered as we go: one pass, not n searches.)
     is_version = rng.random(n) < versions
     latest: dict[tuple[int, int], int] = {}
-    for i, key in enumerate(zip(cluster.tolist(), artist_no.tolist())):
+    for i, key in enumerate(zip(cluster.tolist(), artist_no.tolist(), strict=True)):
         earlier = latest.get(key)
         latest[key] = i
         if is_version[i] and earlier is not None:

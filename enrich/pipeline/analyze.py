@@ -44,7 +44,7 @@ from enrich.store.session import reading, writing
 from enrich.store.writer import Writer
 
 if TYPE_CHECKING:
-    from enrich.analysis.features import Features
+    from enrich.analysis.featureset import Features
 
 log = logging.getLogger(__name__)
 

@@ -117,7 +117,7 @@ def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tem
             f.write(MAGIC + struct.pack("<Q", len(head)) + head)
             for name, a in arrays.items():
                 f.write(b"\0" * (layout[name]["offset"] - f.tell()))
-                f.write(memoryview(a).cast("B") if a.nbytes else b"")
+                f.write(a.tobytes() if a.nbytes < (1 << 20) else memoryview(a.data).cast("B"))
             f.write(b"\0" * (header["size"] - f.tell()))
         os.replace(tmp, path)
     except BaseException:
@@ -184,8 +184,11 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
         a[name] = a[name].T
     texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"]) for name in TEXTS}
     view = LibraryView(
-        **{name: a[name] for name in NUMERIC}, **texts,
+        ids=a["ids"], paths=texts["paths"], artists=texts["artists"], titles=texts["titles"],
+        duration=a["duration"], missing=a["missing"], tempo=a["tempo"], camelot=a["camelot"], energy=a["energy"],
+        loudness=a["loudness"], vectors=a["vectors"], has_features=a["has_features"],
         feature_names=list(header["feature_names"]), genre_names=list(header["genre_names"]),
+        genre_ids=a["genre_ids"], genre_weights=a["genre_weights"],
         fs_paths={int(k): v for k, v in header["fs_paths"].items()},
     )
     space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"])
@@ -199,7 +202,7 @@ def parse_header(mm: mmap.mmap, size: int) -> dict[str, Any]:
     start = len(MAGIC) + 8
     if start + length > size:
         raise ValueError("header cut short")
-    header = json.loads(mm[start:start + length].decode())
+    header: dict[str, Any] = json.loads(mm[start:start + length].decode())
     if header["format"] != FORMAT:
         raise ValueError(f"format {header['format']}, not {FORMAT}")
     if header["size"] != size:
@@ -257,7 +260,7 @@ class TextColumn(Sequence[str]):
     def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
         """The first row equal to ``value``: a byte search over the blob, not a decode of every row."""
         if not isinstance(value, str):  # Sequence.index says ValueError for anything absent
-            raise ValueError(f"{value!r} is not in the column")  # noqa: TRY004
+            raise ValueError(f"{value!r} is not in the column")
         stop = len(self) if stop is None else min(stop, len(self))
         needle = value.encode(*TEXT_ENCODING)
         lengths = np.diff(self.offsets[start:stop + 1])

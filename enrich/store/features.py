@@ -11,7 +11,7 @@ import aiosqlite
 from enrich.store.genres import root_clause, scalar
 
 if TYPE_CHECKING:
-    from enrich.analysis.features import Features
+    from enrich.analysis.featureset import Features
 from enrich.store.writer import Op
 
 

@@ -140,7 +140,7 @@ def bench_command(paths: list[str], repeats: int) -> None:
     """What a user waits for: the whole `enrich analyze` process over the tracks, interpreter start included."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     rows = []
-    for i in range(repeats):
+    for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="bench-analyze-cmd-") as tmp:
             music = Path(tmp) / "music"
             music.mkdir()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -89,10 +90,8 @@ async def warm_cache(world: World, n: int, folder: Path):
             got = await asyncio.gather(*(musicbrainz.lookup(client, "artist", a.mbid) for a in world.artists[:n]))
             elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
             stall.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await stall
-            except asyncio.CancelledError:
-                pass
         whole = time.monotonic() - opened
         assert len(got) == n
         # Reference: read and parse the same files synchronously, nothing else.
