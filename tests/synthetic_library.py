@@ -69,6 +69,7 @@ def build_library(
     versions: float = 0.02,
     files_dir: Path | None = None,
     artists_per_cluster: int | None = None,
+    tempo_alts: float = 0.0,
 ) -> Synthetic:
     """Write ``n`` tracks in ``clusters`` clusters to a new database at ``db``."""
     rng = np.random.default_rng(seed)
@@ -84,6 +85,9 @@ def build_library(
     loudness = -14.0 + 8.0 * energy + rng.normal(0.0, 1.0, n)
     shift = rng.choice([0, 0, 0, 7, 5], n)  # mostly the cluster's key, sometimes a fifth away
     key_pc = (np.array([spec[c][3] for c in cluster]) + shift) % 12
+    # A share of tracks with a runner-up tempo at half or double (its own random stream: the rest is unchanged).
+    alt_rng = np.random.default_rng([seed, 1])
+    tempo_alt = np.where(alt_rng.random(n) < tempo_alts, tempo * alt_rng.choice([0.5, 2.0], n), np.nan)
     duration = rng.uniform(150.0, 420.0, n)
     odd = rng.random(n)
     duration[odd < 0.01] = rng.uniform(10.0, 50.0, (odd < 0.01).sum())  # jingles
@@ -123,10 +127,11 @@ def build_library(
     conn.execute("INSERT INTO feature_sets (version, names) VALUES (1, ?)", (json.dumps(names),))
     conn.executemany(
         "INSERT INTO features (track_id, version, analyzed_at, file_size, file_mtime_ns, tempo, key_pc, mode,"
-        " camelot, loudness, energy, vector) VALUES (?, 1, 0, 1000, 0, ?, ?, ?, ?, ?, ?, ?)",
+        " camelot, loudness, energy, vector, tempo_alt) VALUES (?, 1, 0, 1000, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(int(i) + 1, float(tempo[i]), int(key_pc[i]), spec[cluster[i]][4],
           camelot_code(int(key_pc[i]), spec[cluster[i]][4]), float(loudness[i]), float(energy[i]),
-          vectors[i].tobytes()) for i in np.flatnonzero(~without_features)],
+          vectors[i].tobytes(), None if np.isnan(tempo_alt[i]) else float(tempo_alt[i]))
+         for i in np.flatnonzero(~without_features)],
     )
     genre_rows = []
     for i in np.flatnonzero(~without_genres):

@@ -30,7 +30,7 @@ from tests.synthetic_library import build_library
 def library(tmp_path):
     db = tmp_path / "library.db"
     info = build_library(db, 1200, clusters=5, seed=5, files_dir=tmp_path / "Music", no_features=0.05,
-                         no_genres=0.05, neither=0.02, missing=0.01)
+                         no_genres=0.05, neither=0.02, missing=0.01, tempo_alts=0.3)
     return db, info
 
 
@@ -197,3 +197,28 @@ def test_text_column_finds_rows_by_value_and_decodes_rows(tmp_path):
     for absent in ("ba", "abb", "c", "x"):
         with pytest.raises(ValueError):
             column.index(absent)
+
+
+def test_the_mapped_space_scores_every_track_as_the_database_does(library):
+    # Whole score arrays, not only the tracks a playlist keeps: the octave-aware
+    # tempo (each track's runner-up tempo) must survive the file, or tracks an
+    # octave apart drift in rank without a short playlist showing it.
+    import numpy as np
+
+    from enrich.playlists.settings import PlaylistsConfig
+    from enrich.playlists.similarity import score_one, track_target
+    db, _ = library
+    rebuilt = snapshot.load(db, 0.3)
+    mapped = snapshot.load(db, 0.3)
+    assert (rebuilt.source, mapped.source) == ("rebuilt", "snapshot")
+    assert np.isfinite(rebuilt.view.tempo_alt).any()
+    np.testing.assert_array_equal(mapped.view.tempo_alt, rebuilt.view.tempo_alt)
+    assert mapped.space.tempo_scale == rebuilt.space.tempo_scale > 0
+    relation = np.eye(max(1, len(rebuilt.view.genre_names)), dtype=np.float32)
+    for i in (4, 50, 400, 900):
+        a = score_one(rebuilt.view, rebuilt.space, track_target(rebuilt.view, rebuilt.space, relation, i),
+                      PlaylistsConfig())
+        b = score_one(mapped.view, mapped.space, track_target(mapped.view, mapped.space, relation, i),
+                      PlaylistsConfig())
+        np.testing.assert_array_equal(a.total, b.total)
+        np.testing.assert_array_equal(a.sound, b.sound)

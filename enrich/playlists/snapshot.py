@@ -39,12 +39,13 @@ from enrich.store.library_view import LibraryView, library_generation, load_libr
 log = logging.getLogger(__name__)
 
 MAGIC = b"ENRSNAP1"
-FORMAT = 1
+FORMAT = 2  # 2: the second-best tempo and the octave-aware tempo columns of the sound space
 ALIGN = 64
 TEXT_ENCODING = ("utf-8", "surrogatepass")  # lossless for any str SQLite handed us
 
-NUMERIC = ("ids", "duration", "missing", "tempo", "camelot", "energy", "loudness", "vectors", "has_features",
-           "genre_ids", "genre_weights")
+NUMERIC = ("ids", "duration", "missing", "tempo", "tempo_alt", "camelot", "energy", "loudness", "vectors",
+           "has_features", "genre_ids", "genre_weights")
+SPACE_TEMPO = ("log_tempo", "log_alt")  # optional columns of the sound space (octave-aware tempo)
 TEXTS = ("paths", "artists", "titles")
 COLUMN_MAJOR = ("genre_ids", "genre_weights")
 
@@ -88,8 +89,15 @@ def load(db: Path, tempo_weight: float, busy_timeout_ms: int = 30000) -> Loaded:
 def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tempo_weight: float) -> None:
     """Write the snapshot beside the database: a temporary file, then one atomic rename."""
     # Two-dimensional columns are stored transposed (slot-major), and read back as the transpose.
-    arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(getattr(view, name).T if name in COLUMN_MAJOR else
-                                                                getattr(view, name)) for name in NUMERIC}
+    columns = {name: getattr(view, name) for name in NUMERIC}
+    if columns["tempo_alt"] is None:
+        columns["tempo_alt"] = np.full(len(view), np.nan, np.float32)
+    arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(a.T if name in COLUMN_MAJOR else a)
+                                     for name, a in columns.items()}
+    for name in SPACE_TEMPO:
+        column = getattr(space, name)
+        if column is not None:
+            arrays[name] = np.ascontiguousarray(column)
     arrays["z"] = np.ascontiguousarray(space.z)
     arrays["norms"] = np.ascontiguousarray(space.norms)
     arrays["space_has"] = np.ascontiguousarray(space.has)
@@ -99,7 +107,8 @@ def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tem
     layout: dict[str, dict[str, Any]] = {}
     header: dict[str, Any] = {
         "format": FORMAT, "generation": generation, "tempo_weight": tempo_weight,
-        "total_weight": space.total_weight, "rows": len(view), "feature_names": list(view.feature_names),
+        "total_weight": space.total_weight, "tempo_scale": space.tempo_scale, "rows": len(view),
+        "feature_names": list(view.feature_names),
         "genre_names": list(view.genre_names), "fs_paths": {str(k): v for k, v in view.fs_paths.items()},
         "arrays": layout, "size": 0,
     }
@@ -185,13 +194,16 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
     texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"]) for name in TEXTS}
     view = LibraryView(
         ids=a["ids"], paths=texts["paths"], artists=texts["artists"], titles=texts["titles"],
-        duration=a["duration"], missing=a["missing"], tempo=a["tempo"], camelot=a["camelot"], energy=a["energy"],
+        duration=a["duration"], missing=a["missing"], tempo=a["tempo"], tempo_alt=a["tempo_alt"],
+        camelot=a["camelot"], energy=a["energy"],
         loudness=a["loudness"], vectors=a["vectors"], has_features=a["has_features"],
         feature_names=list(header["feature_names"]), genre_names=list(header["genre_names"]),
         genre_ids=a["genre_ids"], genre_weights=a["genre_weights"],
         fs_paths={int(k): v for k, v in header["fs_paths"].items()},
     )
-    space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"])
+    space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"],
+                       log_tempo=a.get("log_tempo"), log_alt=a.get("log_alt"),
+                       tempo_scale=float(header["tempo_scale"]))
     return view, space
 
 
