@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from enrich.cli import COMMANDS  # noqa: E402  (the list only; the commands are imported by name when run)
+
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
@@ -48,7 +51,7 @@ def main() -> None:
         "reference: python -c 'import click'": [py, "-c", "import click"],
         "enrich --help": [py, "-m", "enrich", "--help"],
         **{f"enrich {c} --help": [py, "-m", "enrich", c, "--help"]
-           for c in ("scan", "genres", "analyze", "playlists", "runs", "cache")},
+           for c in sorted(COMMANDS)},
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in subjects}
     loads = []
@@ -57,14 +60,15 @@ def main() -> None:
             times[name].append(run(args))
         loads.append(os.getloadavg()[0])
     print(f"start-up, median of {opts.repeats} (load average {statistics.median(loads):.1f} on {os.cpu_count()} cores)")
-    worst = 0.0
+    worst = worst_wall = 0.0
     for name, rows in times.items():
         wall, cpu = statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
         if name.startswith("enrich"):
-            worst = max(worst, cpu)
+            worst, worst_wall = max(worst, cpu), max(worst_wall, wall)
         print(f"  {name:<38} wall {wall:6.3f} s  CPU {cpu:6.3f} s")
     click_cpu = statistics.median(r[1] for r in times["reference: python -c 'import click'"])
-    print(f"  slowest help: {worst:.3f} CPU-s, {worst / click_cpu:.1f} x the bare click import (goal < 0.3 s)")
+    print(f"  slowest help: wall {worst_wall:.3f} s, {worst:.3f} CPU-s, {worst / click_cpu:.1f} x the bare click import"
+          " (goal < 0.3 s)")
 
 
 if __name__ == "__main__":
