@@ -232,6 +232,16 @@ def cost(usage: Usage, options: Mapping[str, Any], *, batch: bool = False) -> fl
     return float(dollars * (options.get("batch_price_factor", 0.5) if batch else 1.0))
 
 
+def tool_called(message: Message, name: str) -> dict[str, Any]:
+    """The input of the forced tool ``name``; a BadReply when the answer has no whole call of it."""
+    if message.stop_reason == "max_tokens":
+        raise BadReply(SOURCE, f"answer cut at max_tokens before the {name} call was complete")
+    found = message.tool_input(name)
+    if found is None:
+        raise BadReply(SOURCE, f"no {name} tool call in the answer (stop_reason {message.stop_reason})")
+    return found
+
+
 # ---------------------------------------------------------------- calls
 
 
@@ -241,11 +251,16 @@ def headers(client: Client) -> dict[str, Any]:
 
 
 async def create_message(client: Client, body: dict[str, Any], *, cache_key: str | None = None, cache: bool = True,
-                         what: str = "message") -> Message:
+                         what: str = "message", require_tool: str | None = None) -> Message:
     """POST /v1/messages. Successful replies are cached under ``cache_key`` (or
-    method + URL + body hash); errors never are. ``cache=False`` skips the cache."""
+    method + URL + body hash); errors never are. ``cache=False`` skips the cache.
+    With ``require_tool``, a reply without that tool's call (or cut at max_tokens)
+    is a BadReply, so it is never cached."""
     def parse(r: Reply) -> Message:
-        return parse_message(r.json())
+        message = parse_message(r.json())
+        if require_tool is not None:
+            tool_called(message, require_tool)
+        return message
 
     reply = await client.fetch(SOURCE, MESSAGES, method="POST", json=body, headers=headers(client),
                                key_header="x-api-key", classify=checked(classify, parse), what=what,
