@@ -24,6 +24,7 @@ import uuid
 from aiohttp import web
 
 from tests.fakes.control import Service, middleware
+from tests.fakes.wishes import Canned, read_wish
 from tests.fakes.world import World
 
 VERSION = "2023-06-01"
@@ -121,6 +122,23 @@ class Classifier:
         return None
 
 
+def wish_reply(world: World, sentence: str, tool: dict) -> tuple[list[dict], str]:
+    """(content blocks, stop_reason) for a forced playlist-wish tool: canned by the test, or read by rules.
+
+    Like the real model, it often says a few words before the call (a text block first)."""
+    key = " ".join(sentence.split()).casefold()
+    canned = next((v for k, v in world.wishes.items() if " ".join(k.split()).casefold() == key), None)
+    if canned is None:
+        canned = Canned(read_wish(sentence, tool.get("input_schema", {}), world))
+    elif isinstance(canned, dict):
+        canned = Canned(canned)
+    content: list[dict] = [{"type": "text", "text": canned.text or "I'll record that playlist request."}]
+    if canned.tool_input is not None:
+        content.append({"type": "tool_use", "id": "toolu_" + uuid.uuid4().hex[:24], "name": tool["name"],
+                        "input": canned.tool_input, "caller": {"type": "direct"}})
+    return content, canned.stop_reason
+
+
 def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.0,
              flat_batch_errors: bool = True) -> web.Application:
     classifier = Classifier(world)
@@ -128,6 +146,8 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
     batches: dict[str, dict] = {}
     outcomes: dict[str, str] = {}  # custom_id -> "expired" / "canceled", set by tests
     service.outcomes = outcomes  # type: ignore[attr-defined]
+    bodies: list = []  # every Messages body received, whole, for tests that check what was sent
+    service.bodies = bodies  # type: ignore[attr-defined]
 
     def rate_limited(request, injected):
         return error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit",
@@ -156,7 +176,8 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
             return 400, {"type": "error", "error": {"type": "invalid_request_error",
                                                     "message": "Thinking may not be enabled when tool_choice forces tool use."}}
         user_text = "\n".join(t for m in body["messages"] if m.get("role") == "user" for t in texts(m.get("content")))
-        items = [i for v in json_values(user_text) for i in items_in(v)]
+        values = json_values(user_text)
+        items = [i for v in values for i in items_in(v)]
         tools = {t.get("name"): t for t in body.get("tools") or []}
         system = body.get("system")
         system_tokens = tokens(system) if system else 0
@@ -170,7 +191,12 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
                 created = system_tokens
                 prompt_cache.add(digest)
         input_tokens = tokens({k: v for k, v in body.items() if k != "system"}) + (0 if cached else system_tokens)
-        if choice.get("type") in ("tool", "any") and tools:
+        wish = next((v["wish"] for v in values if isinstance(v, dict) and isinstance(v.get("wish"), str)), None)
+        if wish is not None and choice.get("type") in ("tool", "any") and tools:
+            tool = tools.get(choice.get("name")) or next(iter(tools.values()))
+            content, stop = wish_reply(world, wish, tool)
+            out = tokens(content) + 8
+        elif choice.get("type") in ("tool", "any") and tools:
             tool = tools.get(choice.get("name")) or next(iter(tools.values()))
             ctx = {} if items else {"genre": world.genre_of("", "")}
             tool_input = classifier.fill(tool.get("input_schema", {}), ctx, items)
@@ -198,6 +224,7 @@ def make_app(world: World, service: Service, key: str, batch_seconds: float = 0.
         body, bad = await read_body(request)
         if bad is not None:
             return bad
+        bodies.append(body)
         status, data = answer(body)
         return web.json_response(data, status=status)
 

@@ -79,6 +79,8 @@ class World:
     tracks: list[Track] = field(default_factory=list)
     albums: list[Album] = field(default_factory=list)
     merged: dict[str, str] = field(default_factory=dict)  # old MBID -> current MBID
+    # sentence -> what the fake Claude answers a playlist wish with (tests.fakes.wishes)
+    wishes: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self):
         self.index()
