@@ -19,8 +19,11 @@ NON_WORD = re.compile(r"[^\w]+")
 
 def fold(text: str) -> str:
     """Lower case, no accents, words separated by single spaces."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().replace("&", " and ")
+    text = text or ""
+    if not text.isascii():  # ASCII has nothing to decompose: skip the per-character pass
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold().replace("&", " and ")
     return " ".join(NON_WORD.sub(" ", text).split())
 
 
