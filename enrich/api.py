@@ -225,6 +225,22 @@ class Library:
         made: dict[str, Any] = asyncio.run(make_playlists(self.config, Request(**request)))
         return made
 
+    def prompt_playlist(self, sentence: str, *, length: int | None = None, minutes: float | None = None,
+                        out_dir: str | os.PathLike[str] | None = None, name: str | None = None,
+                        dry_run: bool = False, offline: bool = False) -> dict[str, Any]:
+        """A playlist from a sentence (as `enrich playlists --prompt`): Claude reads it into a checked
+        request (genres of the vocabulary, tempo/energy/loudness ranges, mode, named artists, length,
+        ordering, title) and the local engine builds it. ``offline`` answers from the cache only.
+        Returns what the command prints with --json: the wish, what was dropped from Claude's answer,
+        how it met the library, Claude's requests, tokens and cost, and the playlist."""
+        from enrich.pipeline.prompt import PromptRequest, prompt_playlist
+
+        request = PromptRequest(sentence, length=length, minutes=minutes,
+                                out_dir=None if out_dir is None else str(out_dir), name=name, dry_run=dry_run,
+                                offline=offline)
+        made: dict[str, Any] = asyncio.run(prompt_playlist(self.config, request))
+        return made
+
     def runs(self, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
         """The newest runs of long commands with their item counts (as `enrich runs`)."""
         from enrich.runs import history

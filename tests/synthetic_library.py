@@ -34,11 +34,12 @@ CLUSTERS = [
     ("trip hop", "electronic", 90.0, 7, "minor", 0.35),
     ("punk", "rock", 170.0, 11, "major", 0.93),
     ("soul", "rhythm and blues", 100.0, 3, "major", 0.5),
+    ("cool jazz", "jazz", 92.0, 10, "minor", 0.3),
 ]
 TREE = {  # child -> parent for the genres above (the canonical tree agrees)
     "deep house": "house", "house": "electronic", "techno": "electronic", "ambient": "electronic",
     "trip hop": "electronic", "indie rock": "alternative rock", "alternative rock": "rock", "punk": "rock",
-    "bebop": "jazz", "soul": "rhythm and blues",
+    "bebop": "jazz", "soul": "rhythm and blues", "cool jazz": "jazz",
 }
 VERSION_NOTES = [" (2011 Remaster)", " - Live", " (Radio Edit)", " (feat. Guest Singer)", " [Remastered]"]
 

@@ -40,6 +40,59 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def span_text(span: dict[str, float | None] | None, unit: str) -> str:
+    if span is None:
+        return "any"
+    low, high = span["min"], span["max"]
+    unit = f" {unit}" if unit else ""
+    if low is not None and high is not None:
+        return f"{low:g}-{high:g}{unit}"
+    return f"at least {low:g}{unit}" if low is not None else f"up to {high:g}{unit}"
+
+
+def render_wish(result: dict[str, Any]) -> list[str]:
+    """Claude's reading of the sentence, as the engine will use it."""
+    wish, reading = result["wish"], result["reading"]
+    length = (f"{wish['minutes']:g} minutes" if wish["minutes"] else
+              f"{wish['tracks']} tracks" if wish["tracks"] else "not said (the default)")
+    order = wish["ordering"] or "not said (a flowing order)"
+    if wish["journey"]:
+        order = f"journey from {wish['journey'][0]} to {wish['journey'][1]}"
+    artists = "; ".join(f"{name} ({n} tracks)" if n else f"{name} (not in the library)"
+                        for name, n in reading["artists"].items()) or "-"
+    filtered = ", ".join(f"{name} {n}" for name, n in reading["filtered"].items())
+    lines = [
+        f"Claude read: {result['prompt']!r}",
+        f"  title      {wish['title'] or '-'}",
+        f"  genres     {', '.join(wish['genres']) or 'any'}",
+        f"  not        {', '.join(wish['exclude_genres']) or '-'}",
+        f"  tempo      {span_text(wish['tempo'], 'BPM')}",
+        f"  energy     {span_text(wish['energy'], '')}",
+        f"  loudness   {span_text(wish['loudness'], 'LUFS')}",
+        f"  mode       {wish['mode'] or 'any'}",
+        f"  artists    {artists}",
+        f"  length     {length}",
+        f"  order      {order}",
+        f"  library    {reading['allowed']} of {result['library']['tracks']} tracks pass the filters"
+        + (f" (left out: {filtered})" if filtered else ""),
+    ]
+    return lines
+
+
+def claude_line(usage: dict[str, Any]) -> str:
+    if usage["from_cache"]:
+        return f"claude: answer from the cache (0 requests, 0 tokens, $0; {usage['model']})"
+    return (f"claude: {usage['requests']} request, {usage['input_tokens']} input + {usage['output_tokens']} "
+            f"output tokens, ${usage['cost_usd']:.4f} ({usage['model']})")
+
+
+def render_prompt(result: dict[str, Any], explain: bool) -> str:
+    lines = render_wish(result) if explain or result["dry_run"] else []
+    lines += [f"  note: {n}" for n in result["reading"]["notes"]]
+    body = render(result)
+    return "\n".join([*lines, *([body] if body else []), claude_line(result["claude"])])
+
+
 @click.command("playlists", short_help="M3U8 playlists from seeds, a genre, or --auto clusters.")
 @click.option("--seed", "seeds", multiple=True, metavar="TRACK",
               help='A seed track: a path or "Artist - Title". Repeat it for a playlist between several seeds.')
@@ -56,10 +109,16 @@ def render(result: dict[str, Any]) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for the M3U8 files [default: playlists.out_dir, else the current folder].")
 @click.option("--name", help="Name of the playlist (and its file) instead of the generated one (not with --auto).")
+@click.option("--prompt", metavar="SENTENCE",
+              help='A playlist from words: "rainy sunday jazz, nothing faster than 100 bpm, about an hour". '
+                   "Claude reads it (only the sentence and the genre vocabulary are sent).")
+@click.option("--explain", is_flag=True, help="With --prompt: print how the sentence was read before the tracks.")
+@click.option("--offline", is_flag=True, help="With --prompt: answer from the cache only (sentences asked before).")
 @click.option("--dry-run", is_flag=True, help="Print the playlists with per-track score and reasons; write nothing.")
 @common_options
 def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None, auto: int | None, length: int | None,
-            minutes: float | None, direction: str | None, out_dir: str | None, name: str | None, dry_run: bool) -> None:
+            minutes: float | None, direction: str | None, out_dir: str | None, name: str | None, prompt: str | None,
+            explain: bool, offline: bool, dry_run: bool) -> None:
     """Build M3U8 playlists from the analysed and tagged library.
 
     \b
@@ -69,7 +128,22 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
     enrich playlists --seed a.flac --to b.flac                  # a path from a to b
     enrich playlists --genre "deep house" --direction energy-up
     enrich playlists --auto 10 --out ~/Playlists
+    enrich playlists --prompt "rainy sunday jazz, nothing faster than 100 bpm, about an hour" --explain
     """
+    if prompt is not None:
+        if seeds or to or genre or auto or direction:
+            raise click.UsageError("--prompt builds a playlist from the sentence alone; "
+                                   "leave out --seed, --to, --genre, --auto and --direction")
+        from enrich.api import Library  # only --prompt pays for the network layer's imports
+
+        result = Library(config=app.config).prompt_playlist(prompt, length=length, minutes=minutes, out_dir=out_dir,
+                                                            name=name, dry_run=dry_run, offline=offline)
+        for dropped in result["wish"]["dropped"]:
+            click.echo(f"claude's answer: dropped {dropped}", err=True)
+        app.emit(result, lambda r: render_prompt(r, explain))
+        return
+    if explain or offline:
+        raise click.UsageError("--explain and --offline go with --prompt")
     # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
     from enrich.playlists.build import Request, make_playlists
 

@@ -1,0 +1,113 @@
+"""`enrich playlists --prompt` as a user runs it: a real process, a real database, the fake Anthropic service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from enrich import Library
+from tests.conftest import run_enrich
+from tests.fakes import FAST_HTTP, ThreadedFakes, World
+from tests.fakes.server import toml_value
+from tests.synthetic_library import build_library
+
+RAINY = "rainy sunday jazz, nothing faster than 100 bpm, about an hour"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prompt-cli")
+    return build_library(root / "library.db", 1200, clusters=9, seed=5, files_dir=root / "Music")
+
+
+@pytest.fixture
+def fakes(tmp_path):
+    world = World.sample()
+    world.wishes["jazz, not too loud"] = {"genres": ["jazz", "lounge music"], "loudness": {"max": "quiet"},
+                                          "tracks": 6}
+    with ThreadedFakes(world) as running:
+        extra = "[http]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in FAST_HTTP.items())
+        (tmp_path / "enrich.toml").write_text(running.config_toml(extra=extra))
+        yield running
+
+
+def enrich(fakes, tmp_path, library, *args, key=True):
+    env = {"ENRICH_CACHE_DIR": str(tmp_path / "cache"), **(fakes.env() if key else {})}
+    return run_enrich("playlists", "--db", str(library.db), "--config", str(tmp_path / "enrich.toml"), *args, env=env)
+
+
+@pytest.mark.slow
+def test_explain_prints_the_reading_before_the_tracks_and_the_cost_after(fakes, tmp_path, library):
+    out = tmp_path / "lists"
+    result = enrich(fakes, tmp_path, library, "--prompt", RAINY, "--explain", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Claude read: {RAINY!r}"
+    fields = {line.split()[0]: line.split(None, 1)[1] for line in lines[1:12]}
+    assert fields["genres"] == "jazz" and fields["tempo"] == "up to 100 BPM" and fields["length"] == "60 minutes"
+    assert fields["title"] == "Rainy Sunday Jazz"
+    assert any(line.startswith("Rainy Sunday Jazz  (") and "-> " in line for line in lines)
+    assert lines[-1].startswith("claude: 1 request, ") and "output tokens, $0.00" in lines[-1]
+    [file] = out.iterdir()
+    assert file.name == "Rainy Sunday Jazz.m3u8"
+    # Asked again (cached): no request, and without --explain no reading either.
+    again = enrich(fakes, tmp_path, library, "--prompt", RAINY, "--dry-run", "--offline")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith("claude: answer from the cache (0 requests")
+    assert fakes.requests("claude") == 1
+
+
+@pytest.mark.slow
+def test_dropped_fields_are_one_line_each_on_stderr(fakes, tmp_path, library):
+    result = enrich(fakes, tmp_path, library, "--prompt", "jazz, not too loud", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["wish"]["genres"] == ["jazz"] and data["wish"]["loudness"] is None
+    dropped = [line for line in result.stderr.splitlines() if line.startswith("claude's answer: dropped ")]
+    assert len(dropped) == 2
+    assert any("'lounge music'" in line and "vocabulary" in line for line in dropped)
+    assert any("loudness max" in line for line in dropped)
+    assert data["playlists"][0]["count"] == 6 and data["claude"]["requests"] == 1
+
+
+@pytest.mark.slow
+def test_no_api_key_is_one_line_and_exit_2(fakes, tmp_path, library):
+    result = enrich(fakes, tmp_path, library, "--prompt", RAINY, "--dry-run", key=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and "ANTHROPIC_API_KEY" in line
+    assert fakes.requests("claude") == 0
+
+
+@pytest.mark.slow
+def test_offline_without_a_cached_answer_is_one_line(fakes, tmp_path, library):
+    result = enrich(fakes, tmp_path, library, "--prompt", "brand new sentence", "--offline", key=False)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "--offline" in line and "not been asked before" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [
+    ("--prompt", "jazz", "--seed", "x"),
+    ("--prompt", "jazz", "--direction", "energy-up"),
+    ("--prompt", "jazz", "--length", "5", "--minutes", "10"),
+    ("--prompt", "   "),
+    ("--genre", "jazz", "--explain"),
+])
+def test_bad_combinations_are_usage_errors(fakes, tmp_path, library, args):
+    result = enrich(fakes, tmp_path, library, *args, "--dry-run")
+    assert result.returncode == 2, result.stdout
+    assert fakes.requests("claude") == 0
+
+
+def test_the_library_class_is_the_front_door(fakes, tmp_path, library):
+    from enrich.config import load
+
+    config = load(tmp_path / "enrich.toml", env={**fakes.env(), "ENRICH_CACHE_DIR": str(tmp_path / "cache")},
+                  overrides={"paths.db": str(library.db)})
+    made = Library(config=config).prompt_playlist(RAINY, dry_run=True, length=5)
+    assert made["playlists"][0]["count"] == 5 and made["claude"]["requests"] == 1
+    assert Library(config=config).prompt_playlist(RAINY, dry_run=True, offline=True)["claude"]["from_cache"]
