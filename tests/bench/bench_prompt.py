@@ -1,0 +1,127 @@
+"""Benchmark of `enrich playlists --prompt` on a 100,000-track synthetic library, against the fake Anthropic service.
+
+    python tests/bench/bench_prompt.py [--tracks 100000] [--repeats 5]
+
+Runs the whole command as a user does (a new process: interpreter start,
+imports, config, Claude's round trip, library read, planning, output) and
+prints medians of:
+
+- a NEW sentence each time (one request each): the wall time, the Claude
+  round trip the command measured itself (``timings_ms.claude_ms``), and the
+  time beyond that round trip (budget: 2 s);
+- the SAME sentence again (answered from the disk cache: zero requests);
+- references in the same run: a bare `python -c "import numpy"` start and a
+  `--seed` playlist on the same database, so the figures read as ratios on a
+  noisy machine.
+
+It counts the requests the fake received (must be exactly one per new
+sentence, none when cached) and prints the load average before and after.
+The library is built once under tests/bench/out/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes import ThreadedFakes, World  # noqa: E402
+from tests.synthetic_library import build_library  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+BUDGET_BEYOND_S = 2.0
+
+
+def library(tracks: int) -> Path:
+    root = HERE / "out" / f"prompt-{tracks}"
+    db = root / "library.db"
+    if not db.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        build_library(db.with_suffix(".tmp"), tracks, clusters=9, dims=32, seed=11, files_dir=root / "Music",
+                      no_features=0.03, no_genres=0.03, neither=0.01, missing=0.005)
+        db.with_suffix(".tmp").rename(db)
+        print(f"built {tracks} synthetic tracks in {time.perf_counter() - started:.1f} s: {db}")
+    return db
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(args)}\n{done.stderr}")
+    return elapsed, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    opts = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    db = library(opts.tracks)
+    with tempfile.TemporaryDirectory() as tmp, ThreadedFakes(World.sample()) as fakes:
+        config = Path(tmp) / "enrich.toml"
+        config.write_text(fakes.config_toml())
+        env = {**ENV, **fakes.env(), "ENRICH_CACHE_DIR": str(Path(tmp) / "cache")}
+        command = [sys.executable, "-m", "enrich", "playlists", "--db", str(db), "--config", str(config),
+                   "--dry-run", "--json"]
+        timed([*command, "--prompt", "warm-up: calm ambient, 10 tracks"], env)  # page cache, .pyc files
+
+        new_wall, new_claude, new_beyond, per_request = [], [], [], []
+        for i in range(opts.repeats):
+            sentence = f"rainy sunday jazz, nothing faster than {100 - i} bpm, about an hour"
+            before = fakes.requests("claude")
+            wall, done = timed([*command, "--prompt", sentence], env)
+            per_request.append(fakes.requests("claude") - before)
+            data = json.loads(done.stdout)
+            claude_s = data["timings_ms"]["claude_ms"] / 1000
+            new_wall.append(wall)
+            new_claude.append(claude_s)
+            new_beyond.append(wall - claude_s)
+            if i == 0:
+                playlist = data["playlists"][0]
+                print(f"first answer: {playlist['name']!r}, {playlist['count']} tracks, {playlist['minutes']} min, "
+                      f"{data['reading']['allowed']} of {data['library']['tracks']} tracks pass the filters; "
+                      f"claude {data['claude']['input_tokens']} + {data['claude']['output_tokens']} tokens, "
+                      f"${data['claude']['cost_usd']:.4f}; in-process timings {data['timings_ms']}")
+
+        cached_wall, cached_requests = [], []
+        sentence = "rainy sunday jazz, nothing faster than 100 bpm, about an hour"
+        for _ in range(opts.repeats):
+            before = fakes.requests("claude")
+            wall, done = timed([*command, "--prompt", sentence], env)
+            cached_requests.append(fakes.requests("claude") - before)
+            assert json.loads(done.stdout)["claude"]["from_cache"]
+            cached_wall.append(wall)
+
+        genre_wall = [timed([*command, "--genre", "cool jazz", "--minutes", "60"], env)[0]
+                      for _ in range(opts.repeats)]
+        bare = [timed([sys.executable, "-c", "import numpy"], env)[0] for _ in range(opts.repeats)]
+
+    med = statistics.median
+    print(f"\n{opts.tracks} tracks, medians of {opts.repeats} runs (whole command, a new process each):")
+    print(f"  new sentence      {med(new_wall):6.2f} s wall  = Claude round trip {med(new_claude):.3f} s "
+          f"+ {med(new_beyond):.2f} s beyond it (budget {BUDGET_BEYOND_S:.0f} s)   requests per run {per_request}")
+    print(f"  same sentence     {med(cached_wall):6.2f} s wall (from the cache)   requests per run {cached_requests}")
+    print(f"  reference: --genre playlist {med(genre_wall):6.2f} s; bare python+numpy start {med(bare):.2f} s")
+    print(f"  ratios: new sentence beyond the round trip / --genre playlist = {med(new_beyond) / med(genre_wall):.2f}; "
+          f"cached / --genre playlist = {med(cached_wall) / med(genre_wall):.2f}")
+    ok = med(new_beyond) < BUDGET_BEYOND_S and all(n == 1 for n in per_request) and not any(cached_requests)
+    print(f"  within budget: {'yes' if ok else 'NO'}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
