@@ -238,3 +238,21 @@ async def test_the_fake_answers_the_forced_tool_in_the_recorded_real_shape(tmp_p
     # Our reader picks the call by type, from either.
     for reply in (real, fake):
         assert isinstance(claude.tool_called(claude.parse_message(reply), reply["content"][1]["name"]), dict)
+
+
+async def test_the_readme_example_answers_offline_from_the_demo_replay_cache(tmp_path):
+    """The README's `--prompt ... --offline --cache-dir fixtures/replay-cache`: rebuild the cache
+    (fixtures/replay-cache/build.py --prompts) when the prompt, the tool or the vocabulary changes."""
+    import shutil
+
+    from enrich.config import load
+    from enrich.genres.vocabulary import load_vocabulary
+    from enrich.pipeline.prompt import ask
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "fixtures" / "replay-cache", tmp_path / "cache")
+    config = load(env={"HOME": str(tmp_path), "ENRICH_CACHE_DIR": str(tmp_path / "cache")})
+    answer, usage = await ask(config, RAINY, load_vocabulary().genres, 1024, offline=True)
+    assert usage["from_cache"] and usage["requests"] == 0
+    wish = interpret.read_answer(answer, RAINY, set(load_vocabulary().genres))
+    assert wish.genres == ("jazz",) and wish.tempo == interpret.Span(None, 100.0) and wish.dropped == ()
