@@ -256,3 +256,34 @@ async def test_the_readme_example_answers_offline_from_the_demo_replay_cache(tmp
     assert usage["from_cache"] and usage["requests"] == 0
     wish = interpret.read_answer(answer, RAINY, set(load_vocabulary().genres))
     assert wish.genres == ("jazz",) and wish.tempo == interpret.Span(None, 100.0) and wish.dropped == ()
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: None,                                     # no file
+    lambda p: p.write_text("not a database"),           # not SQLite
+    lambda p: p.write_bytes(b""),                        # empty
+])
+async def test_a_database_that_cannot_be_used_is_said_before_claude_is_paid(tmp_path, make):
+    from enrich.errors import StoreError
+
+    db = tmp_path / "library.db"
+    make(db)
+    async with FakeServices(world()) as fakes:
+        config = config_for(fakes, tmp_path, db)
+        with pytest.raises(StoreError):
+            await prompt_playlist(config, PromptRequest(RAINY, dry_run=True))
+        assert fakes.requests("claude") == 0
+
+
+async def test_tracks_whose_tempo_is_unknown_cannot_pass_a_tempo_range(tmp_path):
+    import asyncio
+
+    info = await asyncio.to_thread(build_library, tmp_path / "library.db", 600, clusters=9, seed=8,
+                                   files_dir=tmp_path / "Music", no_features=0.3)
+    async with FakeServices(world()) as fakes:
+        config = config_for(fakes, tmp_path, info.db)
+        slow = await prompt_playlist(config, PromptRequest("jazz under 100 bpm, 200 tracks", dry_run=True))
+        any_tempo = await prompt_playlist(config, PromptRequest("jazz, 200 tracks", dry_run=True))
+    without = {p for p, has in zip(info.paths, info.has_features, strict=True) if not has}
+    assert not {t["path"] for t in slow["playlists"][0]["tracks"]} & without
+    assert {t["path"] for t in any_tempo["playlists"][0]["tracks"]} & without  # by genre alone, when no range

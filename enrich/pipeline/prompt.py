@@ -38,6 +38,7 @@ from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
 from enrich.sources import claude, interpret
 from enrich.store.library_view import LibraryView, load_library
+from enrich.store.readonly import connect_readonly
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ async def prompt_playlist(config: Config, request: PromptRequest,
         timings["claude_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return answer
 
+    # A database that cannot be used is said before anything is paid for.
+    await asyncio.to_thread(lambda: connect_readonly(config.paths.db, config.store.busy_timeout_ms).close())
     # Claude's round trip and the library read overlap; a failed read or answer cancels the other.
     try:
         async with asyncio.TaskGroup() as group:
