@@ -104,9 +104,9 @@ async def test_offline_needs_no_key_but_a_new_sentence_needs_one(library, tmp_pa
 async def test_overloaded_and_failing_service_is_retried_then_answered(library, tmp_path):
     async with FakeServices(world()) as fakes:
         config = config_for(fakes, tmp_path, library.db)
-        fakes.service("claude").faults.push("529", "500", "html")
+        fakes.service("claude").faults.push("529", "429", "500", "html")
         result = await prompt_playlist(config, PromptRequest(RAINY, dry_run=True))
-        assert fakes.requests("claude") == 4
+        assert fakes.requests("claude") == 5 and fakes.violations("claude") == 0
     assert result["claude"]["requests"] == 1 and result["wish"]["genres"] == ["jazz"]
 
 
@@ -119,6 +119,15 @@ async def test_a_service_that_keeps_failing_is_one_error_and_nothing_is_cached(l
         assert "\n" not in str(failed.value)
         result = await prompt_playlist(config, PromptRequest(RAINY, dry_run=True))
         assert result["claude"]["requests"] == 1 and fakes.requests("claude") == 3
+
+
+async def test_a_wrong_key_is_one_line_naming_the_setting(library, tmp_path):
+    async with FakeServices(world()) as fakes:
+        config = config_for(fakes, tmp_path, library.db, claude={"api_key": "sk-ant-api03-wrong"})
+        with pytest.raises(PlaylistError, match="invalid API key") as failed:
+            await prompt_playlist(config, PromptRequest(RAINY, dry_run=True))
+        assert fakes.requests("claude") == 1  # not retried
+    assert "sk-ant-api03-wrong" not in str(failed.value) and "\n" not in str(failed.value)
 
 
 @pytest.mark.parametrize("canned", [
