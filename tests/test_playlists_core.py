@@ -227,3 +227,11 @@ def test_best_first_yields_what_a_full_stable_sort_gives(seed):
     expected = rows[np.argsort(-total[rows], kind="stable")].tolist()
     for first in (1, 7, 50, 300, 10_000):
         assert list(best_first(rows, total, first)) == expected
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 1000])
+def test_the_typical_length_is_the_median(n):
+    from enrich.playlists.constraints import median
+
+    values = np.random.default_rng(n).uniform(30, 600, n).astype(np.float32)
+    assert median(values) == pytest.approx(float(np.median(values)), rel=1e-6)

@@ -31,13 +31,12 @@ from enrich.errors import ConfigError, PlaylistError, SourceError, SourceUnavail
 from enrich.genres.normalise import fold as genre_fold
 from enrich.genres.settings import genres_config
 from enrich.genres.vocabulary import Vocabulary, load_vocabulary
-from enrich.playlists import explain, m3u8
+from enrich.playlists import explain, m3u8, snapshot
 from enrich.playlists.build import library_counts, prepare
 from enrich.playlists.prompted import plan_wish
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
 from enrich.sources import claude, interpret
-from enrich.store.library_view import LibraryView, load_library
 from enrich.store.readonly import connect_readonly
 
 
@@ -164,11 +163,12 @@ async def prompt_playlist(config: Config, request: PromptRequest,
     genres = vocabulary.genres
     timings: dict[str, float] = {}
 
-    async def load() -> LibraryView:
+    async def load() -> snapshot.Loaded:
         started = time.perf_counter()
-        view = await asyncio.to_thread(load_library, config.paths.db, config.store.busy_timeout_ms)
+        loaded = await asyncio.to_thread(snapshot.load, config.paths.db, cfg.tempo_weight,
+                                         config.store.busy_timeout_ms)
         timings["load_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        return view
+        return loaded
 
     async def interpret_sentence() -> tuple[dict[str, Any], dict[str, Any]]:
         started = time.perf_counter()
@@ -185,14 +185,16 @@ async def prompt_playlist(config: Config, request: PromptRequest,
             asking = group.create_task(interpret_sentence())
     except BaseExceptionGroup as failed:
         raise first_leaf(failed) from None
-    view = loading.result()
+    loaded = loading.result()
+    view = loaded.view
     tool_input, usage = asking.result()
 
     started = time.perf_counter()
     wish = interpret.read_answer(tool_input, sentence, set(genres))
     parents = {g: p for g, p in vocabulary.parent.items() if p}
     wanted = tuple(g for g in (*wish.genres, *(wish.journey or ())) if g in vocabulary)
-    prep = prepare(view, cfg, parents, lambda name: vocabulary.keys.get(genre_fold(name)), wanted)
+    prep = prepare(view, cfg, parents, lambda name: vocabulary.keys.get(genre_fold(name)), wanted,
+                   space=loaded.space)
     timings["prepare_ms"] = round((time.perf_counter() - started) * 1000, 2)
     playlist, reading = plan_wish(prep, wish, cfg, artist_bonus=settings.artist_bonus, length=request.length,
                                   minutes=request.minutes, exists=exists, timings=timings)
@@ -217,4 +219,5 @@ async def prompt_playlist(config: Config, request: PromptRequest,
         "library": library_counts(view),
         "playlists": [explain.playlist_data(view, playlist, file)],
         "timings_ms": timings,
+        "library_from": loaded.source,
     }

@@ -180,5 +180,14 @@ def best_first(rows: np.ndarray, total: np.ndarray, first: int) -> Iterator[int]
 
 def estimate_length(view: LibraryView, seconds: float) -> int:
     d = view.duration[np.isfinite(view.duration)]
-    typical = float(np.median(d)) if len(d) else 240.0
+    typical = median(d) if len(d) else 240.0
     return max(1, round(seconds / max(typical, 1.0)))
+
+
+def median(values: np.ndarray) -> float:
+    """np.median of values without NaN, by partition: np.median imports numpy.ma (a tenth of a second at start-up)."""
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[half - 1:half + 1]
+    return float((low + high) / 2)
