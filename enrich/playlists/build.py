@@ -129,15 +129,20 @@ def library_counts(view: LibraryView) -> dict[str, int]:
 # ---------------------------------------------------------------- pure core
 
 
+def check_library(view: LibraryView) -> None:
+    """A library playlists can be made of: tracks, some with features or genres."""
+    if len(view) == 0:
+        raise PlaylistError("the database has no tracks yet; run `enrich scan` first")
+    if not (view.has_features.any() or (view.genre_ids[:, 0] >= 0).any()):
+        raise PlaylistError("no track has features or genres yet; run `enrich analyze` or `enrich genres` first")
+
+
 def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
          exists: Callable[[str], bool] = os.path.exists, timings: dict[str, Any] | None = None) -> list[Playlist]:
     """The playlists ``request`` asks for (nothing is written)."""
     timings = {} if timings is None else timings
     view = prep.view
-    if len(view) == 0:
-        raise PlaylistError("the database has no tracks yet; run `enrich scan` first")
-    if not (view.has_features.any() or (view.genre_ids[:, 0] >= 0).any()):
-        raise PlaylistError("no track has features or genres yet; run `enrich analyze` or `enrich genres` first")
+    check_library(view)
     count = request.length if request.length is not None else (None if request.minutes else cfg.length)
     seconds = request.minutes * 60 if request.minutes else None
     rules = rules_from(cfg)

@@ -27,6 +27,7 @@ from enrich.playlists.build import (
     ancestors,
     assemble,
     best_present,
+    check_library,
     path_targets,
     rules_from,
 )
@@ -158,10 +159,7 @@ def plan_wish(prep: Prepared, wish: Wish, cfg: PlaylistsConfig, *, artist_bonus:
     """The playlist ``wish`` asks for; ``length``/``minutes`` (flags) win over the wish's."""
     timings = {} if timings is None else timings
     view = prep.view
-    if len(view) == 0:
-        raise PlaylistError("the database has no tracks yet; run `enrich scan` first")
-    if not (view.has_features.any() or (view.genre_ids[:, 0] >= 0).any()):
-        raise PlaylistError("no track has features or genres yet; run `enrich analyze` or `enrich genres` first")
+    check_library(view)
     started = time.perf_counter()
     reading = Reading()
     allowed, reading.filtered = filters(view, wish, prep.parents)

@@ -42,13 +42,13 @@ from tests.synthetic_library import build_library  # noqa: E402
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-def library(tracks: int) -> tuple[Path, Path]:
-    root = HERE / "out" / f"playlists-{tracks}"
+def library(tracks: int, clusters: int = 8) -> tuple[Path, Path]:
+    root = HERE / "out" / (f"playlists-{tracks}" if clusters == 8 else f"playlists-{tracks}-c{clusters}")
     db = root / "library.db"
     if not db.exists():
         root.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        build_library(db.with_suffix(".tmp"), tracks, clusters=8, dims=32, seed=11, files_dir=root / "Music",
+        build_library(db.with_suffix(".tmp"), tracks, clusters=clusters, dims=32, seed=11, files_dir=root / "Music",
                       no_features=0.03, no_genres=0.03, neither=0.01, missing=0.005)
         db.with_suffix(".tmp").rename(db)
         print(f"built {tracks} synthetic tracks in {time.perf_counter() - started:.1f} s: {db}")

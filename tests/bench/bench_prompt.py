@@ -16,7 +16,8 @@ prints medians of:
 
 It counts the requests the fake received (must be exactly one per new
 sentence, none when cached) and prints the load average before and after.
-The library is built once under tests/bench/out/ and reused.
+The library (bench_playlists' builder, with a ninth cluster: cool jazz) is built
+once under tests/bench/out/ and reused.
 """
 
 from __future__ import annotations
@@ -35,26 +36,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.bench.bench_playlists import library  # noqa: E402
 from tests.fakes import ThreadedFakes, World  # noqa: E402
-from tests.synthetic_library import build_library  # noqa: E402
 
 # As installed: pip byte-compiles the package, so the warm-up run may write .pyc files
 # (a PYTHONDONTWRITEBYTECODE in the environment would make every run compile enrich anew).
 ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(REPO)}
 BUDGET_BEYOND_S = 2.0
-
-
-def library(tracks: int) -> Path:
-    root = HERE / "out" / f"prompt-{tracks}"
-    db = root / "library.db"
-    if not db.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        build_library(db.with_suffix(".tmp"), tracks, clusters=9, dims=32, seed=11, files_dir=root / "Music",
-                      no_features=0.03, no_genres=0.03, neither=0.01, missing=0.005)
-        db.with_suffix(".tmp").rename(db)
-        print(f"built {tracks} synthetic tracks in {time.perf_counter() - started:.1f} s: {db}")
-    return db
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -72,7 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     opts = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    db = library(opts.tracks)
+    db = library(opts.tracks, clusters=9)[1]  # the ninth cluster is slow cool jazz
     with tempfile.TemporaryDirectory() as tmp, ThreadedFakes(World.sample()) as fakes:
         config = Path(tmp) / "enrich.toml"
         config.write_text(fakes.config_toml())
