@@ -17,13 +17,14 @@ def clock(minutes_or_seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def render(result: dict[str, Any]) -> str:
+def render(result: dict[str, Any], tables: bool = False) -> str:
+    """The playlists; each with its tracks, scores and reasons on a dry run (or with ``tables``)."""
     lines = []
     lib = result["library"]
     for p in result["playlists"]:
         head = f"{p['name']}  ({p['count']} tracks, {p['minutes']:g} min)"
         lines.append(head + (f" -> {p['file']}" if p["file"] else ""))
-        if result["dry_run"]:
+        if result["dry_run"] or tables:
             lines.append(f"  {'#':>3}  {'SCORE':>5}  {'BPM':>5}  {'KEY':>3}  {'TIME':>5}  TRACK  [WHY]")
             for t in p["tracks"]:
                 score = f"{t['score']:.2f}" if t["score"] is not None else "  -  "
@@ -89,7 +90,7 @@ def claude_line(usage: dict[str, Any]) -> str:
 def render_prompt(result: dict[str, Any], explain: bool) -> str:
     lines = render_wish(result) if explain or result["dry_run"] else []
     lines += [f"  note: {n}" for n in result["reading"]["notes"]]
-    body = render(result)
+    body = render(result, tables=explain)
     return "\n".join([*lines, *([body] if body else []), claude_line(result["claude"])])
 
 
@@ -112,7 +113,8 @@ def render_prompt(result: dict[str, Any], explain: bool) -> str:
 @click.option("--prompt", metavar="SENTENCE",
               help='A playlist from words: "rainy sunday jazz, nothing faster than 100 bpm, about an hour". '
                    "Claude reads it (only the sentence and the genre vocabulary are sent).")
-@click.option("--explain", is_flag=True, help="With --prompt: print how the sentence was read before the tracks.")
+@click.option("--explain", is_flag=True,
+              help="With --prompt: print how the sentence was read, then the tracks with their reasons.")
 @click.option("--offline", is_flag=True, help="With --prompt: answer from the cache only (sentences asked before).")
 @click.option("--dry-run", is_flag=True, help="Print the playlists with per-track score and reasons; write nothing.")
 @common_options

@@ -175,8 +175,9 @@ def plan_wish(prep: Prepared, wish: Wish, cfg: PlaylistsConfig, *, artist_bonus:
         raise PlaylistError("no track of the library passes the wish's filters ("
                             + ", ".join(f"{k} left out {v}" for k, v in reading.filtered.items()) + ")")
 
-    if wish.genres and not (tagged_with(view, genre_family(view.genre_names, wish.genres, prep.parents))
-                            & allowed).any():
+    genres_present = bool(wish.genres) and bool(
+        (tagged_with(view, genre_family(view.genre_names, wish.genres, prep.parents)) & allowed).any())
+    if wish.genres and not genres_present:
         reading.notes.append(f"no track of {', '.join(wish.genres)} passes the wish's filters; "
                              "the closest tracks that do are used")
     named = np.concatenate([rows for rows in found.values()]) if found else np.zeros(0, dtype=np.int64)
@@ -199,7 +200,7 @@ def plan_wish(prep: Prepared, wish: Wish, cfg: PlaylistsConfig, *, artist_bonus:
     if count is None and seconds is None:
         count = cfg.length
     rules = rules_from(cfg)
-    if wish.genres:  # as a genre playlist: keep to the genres and their close relatives
+    if genres_present:  # as a genre playlist: keep to the genres and their close relatives
         rules = replace(rules, genre_threshold=max(rules.genre_threshold, cfg.genre_parent))
 
     end = None
