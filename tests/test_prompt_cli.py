@@ -111,3 +111,21 @@ def test_the_library_class_is_the_front_door(fakes, tmp_path, library):
     made = Library(config=config).prompt_playlist(RAINY, dry_run=True, length=5)
     assert made["playlists"][0]["count"] == 5 and made["claude"]["requests"] == 1
     assert Library(config=config).prompt_playlist(RAINY, dry_run=True, offline=True)["claude"]["from_cache"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_claude_is_thinking_is_one_line_and_exit_130(fakes, tmp_path, library):
+    import time
+
+    from tests.test_interrupts import assert_stopped_cleanly, ctrl_c, start
+
+    fakes.service("claude").faults.push("timeout")  # the answer would take 30 s
+    proc = start("playlists", "--db", str(library.db), "--config", str(tmp_path / "enrich.toml"), "--prompt", RAINY,
+                 "--dry-run", env={"ENRICH_CACHE_DIR": str(tmp_path / "cache"), **fakes.env()})
+    deadline = time.monotonic() + 60
+    while fakes.requests("claude") < 1 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    took, err = ctrl_c(proc)
+    assert_stopped_cleanly(proc, took, err)
+    assert not list((tmp_path / "cache").glob("http/claude/*/*.json"))  # nothing half-answered was kept

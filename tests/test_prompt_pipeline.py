@@ -296,3 +296,29 @@ async def test_tracks_whose_tempo_is_unknown_cannot_pass_a_tempo_range(tmp_path)
     without = {p for p, has in zip(info.paths, info.has_features, strict=True) if not has}
     assert not {t["path"] for t in slow["playlists"][0]["tracks"]} & without
     assert {t["path"] for t in any_tempo["playlists"][0]["tracks"]} & without  # by genre alone, when no range
+
+
+async def test_a_changed_vocabulary_asks_again(library, tmp_path):
+    import shutil
+
+    from enrich.config import load
+    from enrich.genres.vocabulary import load_vocabulary
+    from tests.conftest import REPO
+
+    vocabulary = tmp_path / "genres"
+    shutil.copytree(REPO / "config" / "genres", vocabulary)
+    async with FakeServices(world()) as fakes:
+        config = config_for(fakes, tmp_path, library.db)
+        await prompt_playlist(config, PromptRequest(RAINY, dry_run=True))
+        (tmp_path / "mine.toml").write_text(fakes.config_toml(extra=f'[genres]\nvocabulary = "{vocabulary}"\n'))
+        env = {**fakes.env(), "ENRICH_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+        mine = load(tmp_path / "mine.toml", env=env, overrides={"paths.db": str(library.db)})
+        same = await prompt_playlist(mine, PromptRequest(RAINY, dry_run=True))
+        assert same["claude"]["from_cache"] and fakes.requests("claude") == 1  # the same vocabulary, elsewhere
+        with (vocabulary / "tree.txt").open("a", encoding="utf-8") as tree:
+            tree.write("rainy day jazz\n")
+        load_vocabulary.cache_clear()  # read once per process; a new run reads the changed tree
+        changed = await prompt_playlist(mine, PromptRequest(RAINY, dry_run=True))
+        assert not changed["claude"]["from_cache"] and fakes.requests("claude") == 2
+        [body] = fakes.service("claude").bodies[-1:]
+        assert "rainy day jazz" in body["tools"][0]["input_schema"]["properties"]["genres"]["items"]["enum"]
