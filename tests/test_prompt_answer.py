@@ -130,3 +130,14 @@ def test_the_cache_key_is_the_sentence_and_the_vocabulary():
     assert key != interpret.cache_key("calm jazz, an hour", ["jazz", "rock"], "m")
     assert key != interpret.cache_key("calm jazz", ["jazz", "rock", "polka"], "m")
     assert key != interpret.cache_key("calm jazz", ["jazz", "rock"], "other-model")
+
+
+@pytest.mark.parametrize("key, value", [("max_tokens", 10), ("max_tokens", 100_000), ("artist_bonus", -0.5),
+                                        ("artist_bonus", 2.0)])
+def test_prompt_settings_out_of_range_name_the_key(key, value):
+    from enrich.config import load
+    from enrich.errors import ConfigError
+    from enrich.pipeline.prompt import prompt_config
+
+    with pytest.raises(ConfigError, match=rf"\[playlists.prompt\] {key} = "):
+        prompt_config(load(overrides={f"playlists.prompt.{key}": value}))

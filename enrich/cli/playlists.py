@@ -89,7 +89,7 @@ def claude_line(usage: dict[str, Any]) -> str:
 
 def render_prompt(result: dict[str, Any], explain: bool) -> str:
     lines = render_wish(result) if explain or result["dry_run"] else []
-    lines += [f"  note: {n}" for n in result["reading"]["notes"]]
+    lines += [f"  note: {n}" for n in (*result["reading"]["notes"], *result["claude"]["notices"])]
     body = render(result, tables=explain)
     return "\n".join([*lines, *([body] if body else []), claude_line(result["claude"])])
 
