@@ -12,6 +12,7 @@ import resource
 import stat
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -74,3 +75,23 @@ def test_a_full_disk_while_opening_the_database_is_one_line(tmp_path):
         " point --db at another file or move this one away"]
     assert "Traceback" not in done.stderr
 
+
+
+def test_the_fork_server_lets_go_of_the_output_while_it_is_still_importing():
+    """`enrich analyze | tee log`: the pipe closes when enrich exits, not when the fork
+    server, started at once and then left behind, has finished importing numpy and scipy."""
+    script = ("import time\nfrom enrich.analysis import pool\n"
+              "pool.start_fork_server()\nprint('started', flush=True)\n")
+    started = time.monotonic()
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert child.stdout.readline() == b"started\n"
+    child.wait(timeout=60)
+    exited = time.monotonic()
+    assert child.stdout.read() == b"" and child.stderr.read() == b""  # EOF: every writer has let go
+    held = time.monotonic() - exited
+    # What the fork server takes to import the analysis code alone, for scale.
+    probe = subprocess.run([sys.executable, "-X", "importtime", "-c", "import enrich.analysis.worker"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    imports_s = int(probe.stderr.strip().splitlines()[-1].split("|")[1]) / 1e6
+    assert held < min(0.5, imports_s / 2), (held, imports_s, exited - started)

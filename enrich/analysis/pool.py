@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 120.0  # s for a worker to import and warm up
 STOP_GRACE = 5.0  # s a worker asked to exit may take before it is killed
 WORKER_MODULE = "enrich.analysis.worker"
-SIGINT_IGNORED = "enrich.sigint_ignored"  # preloaded first: Ctrl-C is the parent's to handle
+CHILD_PREAMBLE = "enrich.child_preamble"  # preloaded first: Ctrl-C and stdout/stderr are the parent's
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def context() -> Any:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         _context = multiprocessing.get_context(method)
         if method == "forkserver":
-            _context.set_forkserver_preload([SIGINT_IGNORED, WORKER_MODULE])
+            _context.set_forkserver_preload([CHILD_PREAMBLE, WORKER_MODULE])
     return _context
 
 
