@@ -81,6 +81,7 @@ def test_every_command_answers_one_line_and_exits_2(tmp_path, healthy, kind, arg
     assert done.returncode == 2, (elapsed, done.stderr)
     assert len(lines) == 1 and str(db) in lines[0] and "Traceback" not in done.stderr, done.stderr
     assert digest(db) == before  # nothing written into it
+    assert not (tmp_path / "lib.db.lock").exists()  # nor anything left beside it
     if kind != "truncated":  # (enrich's own damaged file is in WAL mode: SQLite makes its -wal to read it)
         assert not (tmp_path / "lib.db-wal").exists()
 

@@ -9,7 +9,9 @@ to another program: enrich reads nothing from it and never writes into it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import urllib.parse
 from enum import Enum
 from pathlib import Path
 
@@ -73,6 +75,29 @@ def inspect_sync(conn: sqlite3.Connection) -> Kind:
         except sqlite3.OperationalError:
             return Kind.FOREIGN
     return classify(app_id, tables, migrations)
+
+
+def refuse_unless_ours(path: Path) -> None:
+    """Raise the one-line StoreError when ``path`` is a file enrich must not touch.
+
+    Checked before a writing run takes its lock, so refusing another program's
+    file leaves nothing beside it (not even ``<db>.lock``). Reads only.
+    """
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # absent or empty: free to become enrich's (open_db says why when it cannot)
+    try:
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(os.fsencode(path.resolve()))}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from exc
+    try:
+        kind = inspect_sync(conn)
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from exc
+    finally:
+        conn.close()
+    if kind is Kind.FOREIGN:
+        raise foreign(path)
 
 
 def foreign(path: Path) -> StoreError:

@@ -22,6 +22,7 @@ from enrich.store.writer import Writer
 async def writing(config: Config, command: str) -> AsyncIterator[tuple[aiosqlite.Connection, Writer]]:
     """Lock the database, open it, and run the one writer for the block."""
     db = config.paths.db
+    identity.refuse_unless_ours(db)
     with database_lock(db, command):
         conn = await open_db(db, busy_timeout_ms=config.store.busy_timeout_ms)
         try:
