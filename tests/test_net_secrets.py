@@ -60,3 +60,16 @@ def test_no_secret_reaches_any_file_the_run_writes(tmp_path):
         for form in every_form(secret):
             assert not [p for p in written if form in p.read_bytes().lower()], secret
             assert not [d for d in runs if form.decode() in (d.stdout + d.stderr).lower()], secret
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_enrich_config_shows_no_secret_of_a_url(tmp_path, as_json):
+    """People paste `enrich config` into bug reports: a password or token in a base_url stays out."""
+    user = tmp_path / "config.toml"
+    user.write_text('[sources.lastfm]\nbase_url = "https://bob:hunter2x@ws.example.org/2.0/?token=tok3n"\n'
+                    'api_key = "sekrit123"\n', encoding="utf-8")
+    done = run_enrich("config", "--config", str(user), *(["--json"] if as_json else []))
+    assert done.returncode == 0, done.stderr
+    assert "ws.example.org" in done.stdout and "bob" in done.stdout  # the URL is still shown
+    for secret in ("hunter2x", "tok3n", "sekrit123"):
+        assert secret not in done.stdout + done.stderr

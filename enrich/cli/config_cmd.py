@@ -9,6 +9,7 @@ import click
 
 from enrich.cli.options import App, common_options
 from enrich.config import SECRET_KEYS, Config, config_dir, find_user_file
+from enrich.net import policy
 
 
 def flatten(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -30,6 +31,8 @@ def effective(config: Config, config_file: str | None) -> dict[str, Any]:
     for key, value in flatten(config.tree):
         if key in SECRET_KEYS:
             value = "(set)" if value else "(not set)"
+        elif isinstance(value, str) and "://" in value:  # a password or token in a URL stays out of bug reports
+            value = policy.redact(value, policy.url_secrets(value))
         origin = config.origins.get(key, defaults)
         settings.append({"key": key, "value": value, "from": "default" if origin == defaults else origin})
     return {
