@@ -13,7 +13,7 @@ import aiosqlite
 
 from enrich.config import Config
 from enrich.store import identity
-from enrich.store.db import open_db
+from enrich.store.db import check_location, open_db
 from enrich.store.lock import database_lock
 from enrich.store.writer import Writer
 
@@ -22,6 +22,7 @@ from enrich.store.writer import Writer
 async def writing(config: Config, command: str) -> AsyncIterator[tuple[aiosqlite.Connection, Writer]]:
     """Lock the database, open it, and run the one writer for the block."""
     db = config.paths.db
+    check_location(db)  # a read-only place is said as such, before the file is read
     identity.refuse_unless_ours(db)
     with database_lock(db, command):
         conn = await open_db(db, busy_timeout_ms=config.store.busy_timeout_ms)
