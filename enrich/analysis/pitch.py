@@ -24,6 +24,7 @@ offsets from the grid are spread evenly).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,10 @@ A4 = 440.0
 FMIN = 50.0  # below this a peak in a 10.8 Hz grid says nothing about pitch
 FMAX = 5000.0  # above this partials are mostly cymbals, sibilance and inharmonic
 BASS_MAX = 250.0  # peaks under this feed the bass profile
+# Peaks above this do not vote for pitch classes: there a mixture's peaks are mostly
+# high overtones, cymbals and sibilance (chosen on the rendered corpus, with a held-out
+# check: tests/bench/learn_key_settings.py).
+TREBLE_MAX = 2000.0
 FLOOR_DB = 50.0  # peaks more than this below their frame's loudest are ignored
 FRAME_STEP = 2  # pitch changes slower than 46 ms: every other frame is enough
 TUNING_MIN_HZ = 140.0  # below this a peak's frequency is too uncertain in cents
@@ -58,12 +63,19 @@ class Peaks:
     frame: np.ndarray
     frames: int  # how many frames were searched
 
-    @property
+    @functools.cached_property
     def level(self) -> np.ndarray:
         """Amplitude relative to the loudest peak of the same frame (0..1): quiet passages count too."""
-        loudest = np.zeros(self.frames)
-        np.maximum.at(loudest, self.frame, self.amp)
-        return np.asarray((self.amp / np.maximum(loudest[self.frame], 1e-12)).astype(np.float64))
+        if self.frame.size == 0:
+            return np.zeros(0)
+        if np.all(self.frame[1:] >= self.frame[:-1]):  # as spectral_peaks lists them: one frame after another
+            starts = np.flatnonzero(np.r_[True, self.frame[1:] != self.frame[:-1]])
+            loudest = np.repeat(np.maximum.reduceat(self.amp, starts), np.diff(np.r_[starts, self.frame.size]))
+        else:
+            per_frame = np.zeros(self.frames, dtype=self.amp.dtype)
+            np.maximum.at(per_frame, self.frame, self.amp)
+            loudest = per_frame[self.frame]
+        return np.asarray((self.amp / np.maximum(loudest, 1e-12)).astype(np.float64))
 
 
 def spectral_peaks(power: np.ndarray, sr: int, n_fft: int, *, step: int = FRAME_STEP) -> Peaks:
@@ -81,7 +93,7 @@ def spectral_peaks(power: np.ndarray, sr: int, n_fft: int, *, step: int = FRAME_
     centre = db[1:-1]
     loudest = centre.max(axis=0)
     is_peak = (centre > db[:-2]) & (centre >= db[2:]) & (centre > loudest - FLOOR_DB)
-    k, t = np.nonzero(is_peak)
+    t, k = np.nonzero(is_peak.T)  # frame by frame (Peaks.level relies on it)
     a, b, c = db[k, t], db[k + 1, t], db[k + 2, t]
     curve = a - 2.0 * b + c
     offset = np.where(curve < 0, 0.5 * (a - c) / np.where(curve < 0, curve, -1.0), 0.0)
@@ -138,7 +150,7 @@ class PitchProfile:
     clarity: float  # the tuning's: ~0.3 when no tuning grid is there (drums, noise, speech)
 
 
-def pitch_profile(peaks: Peaks, tuning: Tuning) -> PitchProfile:
+def pitch_profile(peaks: Peaks, tuning: Tuning, *, treble_max: float = TREBLE_MAX) -> PitchProfile:
     """Tuning-corrected, harmonically weighted pitch-class profiles of the whole excerpt.
 
     Each frame's peaks are scaled to the frame's loudest, so quiet passages
@@ -157,7 +169,7 @@ def pitch_profile(peaks: Peaks, tuning: Tuning) -> PitchProfile:
     bass_sel = peaks.freq < BASS_MAX
     bass = np.bincount(pcs[bass_sel], weights=vote[bass_sel], minlength=12)
     treble = np.zeros(12)
-    tre = ~bass_sel
+    tre = ~bass_sel & (peaks.freq < treble_max)
     for h, w in zip(HARMONICS, HARMONIC_WEIGHTS, strict=True):
         shift = round(12.0 * np.log2(h))
         treble += w * np.bincount((pcs[tre] - shift) % 12, weights=vote[tre], minlength=12)

@@ -24,6 +24,11 @@ ONSET_COMPRESSION = 100.0
 SUMMARY_STEP = 2
 LOW_HZ = 200.0  # onset bands: kick and bass below, cymbals and noise above HIGH_HZ
 HIGH_HZ = 4000.0
+# The "tonal" onset envelope: flux of the STFT bins themselves (10.8 Hz apart, not mel
+# bands) between these, compressed hard, so a legato chord change or a soft new note
+# counts even where no band grows louder (ballads without drums).
+TONAL_FLUX_HZ = (50.0, 2000.0)
+TONAL_COMPRESSION = 10000.0
 
 
 def hz_to_mel(f: float | np.ndarray) -> np.ndarray:
@@ -153,7 +158,8 @@ class Spectrum:
     def onset_bands(self) -> dict[str, list[np.ndarray]]:
         """Spectral flux of the compressed mel bands, one envelope per window, for
         all bands ("broad"), the bass and kick below 200 Hz ("low") and the cymbals
-        and noise above 4 kHz ("high").
+        and noise above 4 kHz ("high"); and the flux of the STFT bins of 50 Hz-2 kHz
+        ("tonal"), where a change of notes shows even without a louder band.
 
         The compression is log(1 + 100 x), not decibels: dB would make a soft
         off-beat hat rise as far out of silence as a kick, and double the tempo.
@@ -161,13 +167,16 @@ class Spectrum:
         def make() -> dict[str, list[np.ndarray]]:
             centres = mel_to_hz(np.linspace(hz_to_mel(30.0), hz_to_mel(min(11000.0, self.sr / 2)), N_MELS + 2))[1:-1]
             groups: dict[str, Any] = {"broad": slice(None), "low": centres < LOW_HZ, "high": centres > HIGH_HZ}
-            out: dict[str, list[np.ndarray]] = {name: [] for name in groups}
+            out: dict[str, list[np.ndarray]] = {name: [] for name in (*groups, "tonal")}
             peak = float(self.mel.max()) or 1.0
             compressed = np.log1p(ONSET_COMPRESSION / peak * self.mel)
+            bin_hz = self.sr / self.n_fft
+            bins = self.power[int(TONAL_FLUX_HZ[0] / bin_hz):int(TONAL_FLUX_HZ[1] / bin_hz) + 1]
+            tonal = np.log1p(np.float32(TONAL_COMPRESSION / (float(bins.max()) or 1.0)) * bins)
             for a, b in zip(self.bounds, self.bounds[1:], strict=False):
                 part = compressed[:, a:b]
                 if part.shape[1] < 2:
-                    for name in groups:
+                    for name in out:
                         out[name].append(np.zeros(part.shape[1], dtype=np.float32))
                     continue
                 flux = np.maximum(0.0, np.diff(part, axis=1))
@@ -175,5 +184,7 @@ class Spectrum:
                     band = flux[rows]
                     env = band.mean(axis=0) if band.shape[0] else np.zeros(flux.shape[1])
                     out[name].append(np.concatenate([[0.0], env]).astype(np.float32))
+                rise = np.maximum(0.0, np.diff(tonal[:, a:b], axis=1)).mean(axis=0)
+                out["tonal"].append(np.concatenate([[0.0], rise]).astype(np.float32))
             return out
         return self._cached("onsets", make)

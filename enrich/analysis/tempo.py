@@ -1,7 +1,8 @@
 """Tempo from onset envelopes: periodicity, then a choice between metrical levels.
 
-1. Periodicity. The onset envelopes (all mel bands; kick and bass below 200 Hz;
-   cymbals above 4 kHz) each give an autocorrelation. A period's *salience* is
+1. Periodicity. The onset envelopes (all mel bands plus the note changes of the
+   STFT bins below 2 kHz, so legato music without drums has a pulse too; kick and
+   bass below 200 Hz; cymbals above 4 kHz) each give an autocorrelation. A period's *salience* is
    the mean autocorrelation at its multiples (P, 2P, ... within ``HORIZON``).
    The most salient period is *a* metrical level (beat, half bar, bar) but not
    necessarily the beat: every multiple of the beat is a multiple of the bar too.
@@ -108,15 +109,22 @@ def autocorrelation(envelopes: list[np.ndarray], max_lag: int) -> np.ndarray:
 
 
 def salience(ac: np.ndarray, periods: np.ndarray, limit: float | None = None) -> np.ndarray:
-    """Mean autocorrelation at the multiples of each (fractional) period, up to lag ``limit``."""
-    lags = np.arange(len(ac))
+    """Mean autocorrelation at the multiples of each (fractional) period, up to lag ``limit``.
+
+    All periods at once: one interpolation over a (periods x MAX_MULTIPLES) table of lags,
+    the multiples past the limit masked out.
+    """
+    periods = np.asarray(periods, dtype=np.float64)
     top = float(len(ac) - 1) if limit is None else min(float(len(ac) - 1), limit)
-    scores = np.zeros(len(periods))
-    for i, p in enumerate(periods):
-        k = min(MAX_MULTIPLES, int(top // p))
-        if k >= 1:
-            scores[i] = np.interp(p * np.arange(1, k + 1), lags, ac).mean()
-    return scores
+    if periods.size == 0:
+        return np.zeros(0)
+    multiples = np.arange(1, MAX_MULTIPLES + 1, dtype=np.float64)
+    lags = periods[:, None] * multiples[None, :]
+    counts = np.minimum(MAX_MULTIPLES, np.floor(top / periods)).astype(np.int64)
+    inside = multiples[None, :] <= counts[:, None]
+    values = np.interp(np.where(inside, lags, 0.0), np.arange(len(ac), dtype=np.float64), ac)
+    sums = np.where(inside, values, 0.0).sum(axis=1)
+    return np.asarray(np.where(counts >= 1, sums / np.maximum(counts, 1), 0.0))
 
 
 def between_score(ac: np.ndarray, period: float, divisor: int, limit: float | None = None) -> float:
@@ -131,10 +139,23 @@ def between_score(ac: np.ndarray, period: float, divisor: int, limit: float | No
     return float(np.interp(step * k, np.arange(len(ac)), ac).mean())
 
 
+def pulse_envelopes(bands: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
+    """The broad onset envelope and the tonal one (note changes), each scaled to unit
+    spread and added: drums speak through the first, legato harmony through the second."""
+    tonal = bands.get("tonal") or [np.zeros_like(e) for e in bands["broad"]]
+    return [_unit_spread(b) + _unit_spread(t) for b, t in zip(bands["broad"], tonal, strict=True)]
+
+
+def _unit_spread(envelope: np.ndarray) -> np.ndarray:
+    spread = float(envelope.std()) if envelope.size else 0.0
+    return envelope / spread if spread > 0 else envelope
+
+
 def periodicity(bands: dict[str, list[np.ndarray]], frame_rate: float) -> Periodicity:
     max_lag = int(HORIZON * frame_rate)
-    longest = max((len(e) for e in bands["broad"]), default=0)
-    broad = autocorrelation(bands["broad"], max_lag)
+    pulse = pulse_envelopes(bands)
+    longest = max((len(e) for e in pulse), default=0)
+    broad = autocorrelation(pulse, max_lag)
     limit = min(len(broad) - 1, longest / MIN_PERIODS)
     grid = search_grid(frame_rate, limit)
     clarity = float(max(0.0, salience(broad, grid, limit).max())) if grid.size else 0.0
@@ -145,7 +166,7 @@ def periodicity(bands: dict[str, list[np.ndarray]], frame_rate: float) -> Period
         frame_rate=frame_rate,
         longest=longest,
         clarity=clarity,
-        density=onset_density(bands["broad"], frame_rate),
+        density=onset_density(pulse, frame_rate),
     )
 
 

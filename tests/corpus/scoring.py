@@ -1,8 +1,10 @@
 """How estimates are scored against the corpus truth, the same way for every tool.
 
 Tempo: within 4 % of the truth, and octave-tolerant (also x2, x1/2, x3, x1/3 within 4 %).
-Key: the MIREX weighted score (as mir_eval computes it): 1 exact, 0.5 a perfect fifth
-above in the same mode, 0.3 relative major/minor, 0.2 parallel, else 0.
+Key: the MIREX weighted score: 1 exact, 0.5 a perfect fifth above or below in the same
+mode, 0.3 relative major/minor, 0.2 parallel, else 0. MIREX's own evaluation credits a
+fifth either way (mir_eval does so with ``allow_descending_fifths=True``; its default
+credits only the fifth above).
 Drums-only clips should get no key at all. Tuning: error in cents of the A4 reference,
 taken modulo a semitone (a reference is only defined up to one).
 """
@@ -46,7 +48,7 @@ def key_score(tonic: int | None, mode: str | None, true_tonic: int, true_mode: s
         return 0.0
     interval = (tonic - true_tonic) % 12
     if mode == true_mode:
-        return 1.0 if interval == 0 else 0.5 if interval == 7 else 0.0
+        return 1.0 if interval == 0 else 0.5 if interval in (5, 7) else 0.0
     if interval == 0:
         return 0.2
     relative = 9 if true_mode == "major" else 3
