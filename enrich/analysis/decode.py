@@ -148,12 +148,16 @@ class _Collector:
             self.add(np.zeros((0, channels), dtype=np.float32), last=True)
         if not self.parts:
             return np.zeros((channels, 0), dtype=np.float32)
-        data = np.concatenate(self.parts, axis=0).T
+        data = np.empty((channels, self.count), dtype=np.float32)  # (channels, samples), copied once
+        at = 0
+        for part in self.parts:
+            data[:, at:at + part.shape[0]] = part.T
+            at += part.shape[0]
         bad = ~np.isfinite(data)
         if bad.any():  # a damaged stream's NaN and infinities: silence
             data[bad] = 0.0
         np.clip(data, -4.0, 4.0, out=data)
-        return np.ascontiguousarray(data)
+        return data
 
 
 def _decode_soundfile(path: str, sr: int, plan: dict[str, Any]) -> Audio:
@@ -235,6 +239,9 @@ def _decode_pyav(path: str, sr: int, plan: dict[str, Any]) -> Audio:
             if w.start > 0:
                 container.seek(int(w.start * 1_000_000), any_frame=False, backward=True)
             collector = _Collector(native_sr, sr, channels, round(w.length * sr))
+            # Codec frames are short (1024 samples of AAC): they are resampled a second at a time.
+            pending: list[np.ndarray] = []
+            waiting = 0
             try:
                 for frame in container.decode(stream):
                     block = _frame_array(frame)
@@ -245,12 +252,18 @@ def _decode_pyav(path: str, sr: int, plan: dict[str, Any]) -> Audio:
                         continue
                     if start < w.start:
                         block = block[int((w.start - start) * native_sr):]
-                    collector.add(block)
-                    if collector.full:
-                        break
+                    pending.append(block)
+                    waiting += block.shape[0]
+                    if waiting >= native_sr:
+                        collector.add(np.concatenate(pending))
+                        pending, waiting = [], 0
+                        if collector.full:
+                            break
             except av.error.FFmpegError:
-                if not collector.parts and not segments:
+                if not collector.parts and not segments and not pending:
                     raise
+            if pending:
+                collector.add(np.concatenate(pending))
             segment = collector.result(channels)
             if segment.shape[1]:
                 segments.append(segment)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 N_MFCC = 13
 
-VERSION = 2
+VERSION = 3
 
 NAMES: tuple[str, ...] = (
     "tempo", "tempo_confidence",

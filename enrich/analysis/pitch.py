@@ -31,7 +31,7 @@ import numpy as np
 
 A4 = 440.0
 FMIN = 50.0  # below this a peak in a 10.8 Hz grid says nothing about pitch
-FMAX = 5000.0  # above this partials are mostly cymbals, sibilance and inharmonic
+FMAX = 2500.0  # above this partials are mostly cymbals, sibilance and stretched overtones; no use reads them
 BASS_MAX = 250.0  # peaks under this feed the bass profile
 # Peaks above this do not vote for pitch classes: there a mixture's peaks are mostly
 # high overtones, cymbals and sibilance (chosen on the rendered corpus, with a held-out

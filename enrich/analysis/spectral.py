@@ -57,9 +57,18 @@ def zero_crossing_rates(segments: list[np.ndarray], frame: int, hop: int) -> np.
     for y in segments:
         if len(y) < frame:
             continue
-        changes = np.concatenate([[0], np.cumsum(np.signbit(y[1:]) != np.signbit(y[:-1]))])
+        # flips[i]: a sign change between samples i and i + 1; a frame of ``frame`` samples
+        # starting at s holds flips[s:s + frame - 1]. The last is padded so every frame has one more.
+        flips = np.append(np.signbit(y[1:]) != np.signbit(y[:-1]), False)
         starts = np.arange(0, len(y) - frame + 1, hop)
-        rates.append((changes[starts + frame - 1] - changes[starts]) / frame)
+        if frame % hop == 0:  # a frame is whole hops: count each hop's flips once, then add them up
+            per_hop = np.add.reduceat(flips, np.arange(0, len(flips), hop), dtype=np.int64)
+            windows = np.lib.stride_tricks.sliding_window_view(per_hop, frame // hop)
+            counts = windows[starts // hop].sum(axis=1) - flips[starts + frame - 1]
+        else:
+            changes = np.concatenate([[0], np.cumsum(flips)])
+            counts = changes[starts + frame - 1] - changes[starts]
+        rates.append(counts / frame)
     return np.concatenate(rates) if rates else np.zeros(0)
 
 

@@ -344,8 +344,23 @@ def main() -> int:
     if long_clips:
         print(f"\n== the {len(long_clips)} clips of 2 minutes or more ==")
         print_table(overall_long, long_clips)
+    halves = {}
+    for tool in ("enrich", "essentia (edma)"):
+        if tool in estimates:
+            for half, parity in (("even", 0), ("odd", 1)):
+                chosen = [c for c in clips if int(c["id"].split("-")[0]) % 2 == parity]
+                halves[f"{tool}, {half}"] = summarise(chosen, estimates[tool])
+    if halves:
+        print("\n== even- and odd-numbered clips (enrich's tempo weights were fitted with the even ones and other "
+              "renderings; its key settings are scored held out by tests/bench/learn_key_settings.py) ==")
+        print_table(halves, clips)
     print("\n== by style ==")
     print_by_style(styles)
+    if "enrich" in overall and overall["enrich"]["tempo_confidence_right"] is not None:
+        e = overall["enrich"]
+        wrong = e["tempo_confidence_wrong"]
+        print(f"\nenrich tempo confidence: mean {e['tempo_confidence_right']:.2f} on answers within 4 %, "
+              f"{'-' if wrong is None else f'{wrong:.2f}'} on the others")
     if "enrich" in estimates and "essentia (edma)" in estimates:
         e, s = overall["enrich"], overall["essentia (edma)"]
         if e["cpu_mean_s"] and s["cpu_mean_s"]:
@@ -373,7 +388,7 @@ def main() -> int:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "corpus": str(folder), "generator": generator,
         "clips": len(clips), "load_before": load_before, "load_after": load_after,
-        "overall": overall, "long_clips": overall_long, "by_style": styles, "decode_ratio": ratio,
+        "overall": overall, "long_clips": overall_long, "halves": halves, "by_style": styles, "decode_ratio": ratio,
         "peak_rss_mb": rss,
         "estimates": {tool: {k: asdict(v) for k, v in found.items()} for tool, found in estimates.items()},
     }

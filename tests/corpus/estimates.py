@@ -22,4 +22,4 @@ def enrich_estimate(clip_id: str, path: str, settings: AnalysisConfig | None = N
     # tuning_hz arrives with the key work (issue 9); until then there is no estimate to score
     tuning = getattr(features, "tuning_hz", None)
     return Estimate(clip_id, bpm=features.tempo, tonic=features.key_pc, mode=features.mode,
-                    tuning_hz=tuning, cpu_seconds=cpu)
+                    tuning_hz=tuning, cpu_seconds=cpu, tempo_confidence=features.tempo_confidence)

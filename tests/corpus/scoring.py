@@ -33,6 +33,7 @@ class Estimate:
     tuning_hz: float | None = None
     cpu_seconds: float | None = None
     error: str | None = None
+    tempo_confidence: float | None = None  # the tool's own 0..1 confidence in ``bpm``, where it gives one
 
 
 def tempo_ok(estimate: float | None, truth: float, tolerance: float = TEMPO_TOLERANCE) -> bool:
@@ -103,9 +104,19 @@ def summarise(clips: Iterable[dict], estimates: dict[str, Estimate]) -> dict:
                            and abs(cents_between(e.tuning_hz, c["tuning_hz"])) <= TUNING_TOLERANCE_CENTS),
         "tuning_median_abs_cents": (statistics.median(abs(cents_between(estimates[c["id"]].tuning_hz, c["tuning_hz"]))
                                                       for c in tuned) if tuned else None),
+        "tempo_confidence_right": _mean_confidence(tempo, estimates, right=True),
+        "tempo_confidence_wrong": _mean_confidence(tempo, estimates, right=False),
         "cpu_median_s": statistics.median(cpu) if cpu else None,
         "cpu_mean_s": statistics.fmean(cpu) if cpu else None,
     }
+
+
+def _mean_confidence(clips: list[dict], estimates: dict[str, Estimate], *, right: bool) -> float | None:
+    """Mean tempo confidence of the answers within 4 % (``right``) or not: a useful confidence
+    is higher on the first."""
+    values = [e.tempo_confidence for c in clips if (e := estimates[c["id"]]).tempo_confidence is not None
+              and tempo_ok(e.bpm, c["bpm"]) == right]
+    return statistics.fmean(values) if values else None
 
 
 def by_style(clips: list[dict], estimates: dict[str, Estimate]) -> dict[str, dict]:
