@@ -14,7 +14,6 @@ run and return their reports.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import shlex
@@ -24,16 +23,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from enrich import config as config_mod
+from enrich import running
 from enrich.browse import query as q
 from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
 from enrich.browse.report import ReportData
 from enrich.errors import StoreError, UsageError
+from enrich.progress import Progress
+from enrich.results import Explanation, RunDetail, RunRecord
 from enrich.store import browse as sql
 from enrich.store import stats as stats_sql
 from enrich.store.readonly import connect_readonly
+
+if TYPE_CHECKING:
+    from enrich.pipeline.analyze import AnalyzeReport
+    from enrich.pipeline.genres import GenresReport
+    from enrich.pipeline.scan import ScanReport
 
 T = TypeVar("T")
 
@@ -182,38 +189,50 @@ class Library:
             )
 
     # ------------------------------------------------------------ long commands
+    #
+    # Each runs what the command of its name runs, to its end. Ctrl-C or SIGTERM
+    # cancels it cleanly: what was finished stays stored and Interrupted is
+    # raised (the command exits 130); the same call again resumes. ``progress``
+    # receives the stages as they go (the command draws them on stderr).
 
-    def scan(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
-        """Read the files under ``paths`` into the database (as `enrich scan`); a ``ScanReport``.
-
-        ``options``: dry_run, resume, workers, leave_roots (as the command's flags)."""
+    def scan(self, paths: Sequence[str | os.PathLike[str]] = (), *, dry_run: bool = False, resume: bool = True,
+             workers: int | None = None, leave_roots: bool | None = None,
+             progress: Progress | None = None) -> ScanReport:
+        """Read the files under ``paths`` (default: paths.library) into the database, as `enrich scan`."""
         from enrich.pipeline.scan import scan
 
-        return asyncio.run(scan(self.config, [str(p) for p in paths], **options))
+        return running.run(scan(self.config, [str(p) for p in paths], dry_run=dry_run, resume=resume,
+                                workers=workers, progress=progress, leave_roots=leave_roots))
 
-    def genres(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
-        """Find genres for new, changed and stale tracks (as `enrich genres`); a ``GenresReport``.
+    def genres(self, paths: Sequence[str | os.PathLike[str]] = (), *, dry_run: bool = False, resume: bool = True,
+               offline: bool = False, write_tags: bool = False, force: bool = False, retry_failed: bool = False,
+               scan_first: bool = True, workers: int | None = None,
+               progress: Progress | None = None) -> GenresReport:
+        """Find genres for new, changed and stale tracks under ``paths``, as `enrich genres`.
 
-        ``options``: dry_run, resume, offline, tags (write them into the files), force, retry_failed,
-        scan_first, workers."""
+        ``write_tags`` also writes them into the files (adding to the genres there unless ``force``)."""
         from enrich.pipeline.genres import genres
 
-        return asyncio.run(genres(self.config, [str(p) for p in paths], **options))
+        return running.run(genres(self.config, [str(p) for p in paths], dry_run=dry_run, resume=resume,
+                                  offline=offline, tags=write_tags, scan_first=scan_first, workers=workers,
+                                  force=force, retry_failed=retry_failed, progress=progress))
 
-    def analyze(self, paths: Sequence[str | os.PathLike[str]] = (), **options: Any) -> Any:
-        """Analyse the audio of new and changed tracks (as `enrich analyze`); an ``AnalyzeReport``.
-
-        ``options``: dry_run, resume, workers, retry_failed, write_tags, scan_first."""
+    def analyze(self, paths: Sequence[str | os.PathLike[str]] = (), *, dry_run: bool = False, resume: bool = True,
+                workers: int | None = None, retry_failed: bool = False, write_tags: bool = False,
+                scan_first: bool = True, progress: Progress | None = None) -> AnalyzeReport:
+        """Analyse the audio of new and changed tracks under ``paths``, as `enrich analyze`."""
         from enrich.pipeline.analyze import analyze
 
-        return asyncio.run(analyze(self.config, [str(p) for p in paths], **options))
+        return running.run(analyze(self.config, [str(p) for p in paths], dry_run=dry_run, resume=resume,
+                                   workers=workers, retry_failed=retry_failed, write_tags=write_tags,
+                                   scan_first=scan_first, progress=progress))
 
-    def explain(self, ref: str) -> list[dict[str, Any]]:
-        """Why the tracks matching ``ref`` have their genres: votes, scores, tags not used."""
+    def explain(self, ref: str | int) -> list[Explanation]:
+        """Why the tracks matching ``ref`` (id, path, 'Artist - Title') have their genres: votes, scores,
+        tags not used; as `enrich genres --explain`."""
         from enrich.pipeline.genres import explain
 
-        found: list[dict[str, Any]] = asyncio.run(explain(self.config, ref))
-        return found
+        return [Explanation.from_dict(e) for e in running.run(explain(self.config, str(ref)))]
 
     def playlists(self, **request: Any) -> dict[str, Any]:
         """Build playlists (as `enrich playlists`): seeds, to, genre, auto, length, minutes, direction,
@@ -222,7 +241,7 @@ class Library:
 
         if "seeds" in request:
             request["seeds"] = tuple(request["seeds"])
-        made: dict[str, Any] = asyncio.run(make_playlists(self.config, Request(**request)))
+        made: dict[str, Any] = running.run(make_playlists(self.config, Request(**request)))
         return made
 
     def prompt_playlist(self, sentence: str, *, length: int | None = None, minutes: float | None = None,
@@ -238,11 +257,17 @@ class Library:
         request = PromptRequest(sentence, length=length, minutes=minutes,
                                 out_dir=None if out_dir is None else str(out_dir), name=name, dry_run=dry_run,
                                 offline=offline)
-        made: dict[str, Any] = asyncio.run(prompt_playlist(self.config, request))
+        made: dict[str, Any] = running.run(prompt_playlist(self.config, request))
         return made
 
-    def runs(self, limit: int = 20, command: str | None = None) -> list[dict[str, Any]]:
-        """The newest runs of long commands with their item counts (as `enrich runs`)."""
+    def runs(self, limit: int = 20, command: str | None = None) -> list[RunRecord]:
+        """The newest runs of long commands, newest first, with their items by status (as `enrich runs`)."""
         from enrich.runs import history
 
-        return asyncio.run(history.list_runs(self.config, limit, command))
+        return [RunRecord(**r) for r in running.run(history.list_runs(self.config, limit, command))]
+
+    def run(self, run_id: int) -> RunDetail:
+        """One run with every item that failed (as `enrich runs show ID`)."""
+        from enrich.runs import history
+
+        return RunDetail.from_dict(running.run(history.show_run(self.config, run_id)))

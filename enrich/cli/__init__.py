@@ -17,8 +17,7 @@ import click
 
 from enrich import __version__
 from enrich.errors import EnrichError, Interrupted
-
-INTERRUPTED = "interrupted; what was finished is saved; run the same command again to resume"
+from enrich.running import INTERRUPTED
 
 
 def fail(exc: EnrichError) -> NoReturn:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.cli.progress import clock_text
-
-if TYPE_CHECKING:
-    from enrich.pipeline.analyze import AnalyzeReport
 
 SHOWN = 20
 
@@ -83,12 +81,9 @@ def command(app: App, paths: tuple[str, ...], retry_failed: bool, write_tags: bo
       enrich analyze ~/Music --workers 2
       enrich analyze --retry-failed --write-tags ~/Music
     """
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.pipeline.analyze import analyze
-
-    report: AnalyzeReport = app.run(analyze(
-        app.config, list(paths), dry_run=dry_run, resume=resume, workers=workers, retry_failed=retry_failed,
+    report = Library(config=app.config).analyze(
+        paths, dry_run=dry_run, resume=resume, workers=workers, retry_failed=retry_failed,
         write_tags=write_tags, scan_first=scan_first, progress=app.progress,
-    ))
+    )
     app.emit(report.to_dict(), render)
     exit_for(len(report.failed) + len(report.scan_failed))

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
 from enrich.genres.explain import explain_lines
@@ -104,15 +105,12 @@ def command(app: App, paths: tuple[str, ...], offline: bool, write_tags: bool, f
       enrich genres --dry-run ~/Music/Jazz        # old -> new, nothing written
       enrich genres --explain "Miles Davis - So What"
     """
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.pipeline import genres as pipeline
-
+    lib = Library(config=app.config)
     if explain_ref:
-        app.emit(app.run(pipeline.explain(app.config, explain_ref)), render_explain)
+        app.emit([e.as_dict() for e in lib.explain(explain_ref)], render_explain)
         return
-    report = app.run(pipeline.genres(app.config, paths, dry_run=dry_run, resume=resume, offline=offline,
-                                     tags=write_tags, scan_first=not no_scan, workers=workers, force=force,
-                                     retry_failed=retry_failed,
-                                     progress=app.progress))
+    report = lib.genres(paths, dry_run=dry_run, resume=resume, offline=offline, write_tags=write_tags,
+                        scan_first=not no_scan, workers=workers, force=force, retry_failed=retry_failed,
+                        progress=app.progress)
     app.emit(report.to_dict(), render)
     exit_for(report.failed_count)

@@ -7,23 +7,25 @@ the command an :class:`App` (the loaded config and the output mode) instead.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
-import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from enrich import config as config_mod
-from enrich.cli import INTERRUPTED, fail
+from enrich import running
+from enrich.cli import fail
 from enrich.cli.progress import PlainProgress, TerminalProgress
 from enrich.errors import EnrichError, Interrupted
 from enrich.progress import NoProgress, Progress
+from enrich.running import INTERRUPTED
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,9 +44,9 @@ class App:
             if rendered:
                 click.echo(rendered)
 
-    def run(self, coro: Awaitable[Any]) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run the command's coroutine; Ctrl-C and SIGTERM stop it cleanly."""
-        return run_async(coro)
+        return running.run(coro)
 
 
 class ProgressLogHandler(logging.StreamHandler[Any]):
@@ -118,25 +120,6 @@ def long_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Continue the unfinished run of this command, or start afresh.")(fn)
     fn = click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")(fn)
     return fn
-
-
-def run_async(coro: Awaitable[Any]) -> Any:
-    """asyncio.run, with SIGTERM treated like Ctrl-C: cancel, clean up, exit 130."""
-
-    async def guarded() -> Any:
-        task = asyncio.current_task()
-        assert task is not None  # run by asyncio.run
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        try:
-            return await coro
-        finally:
-            loop.remove_signal_handler(signal.SIGTERM)
-
-    try:
-        return asyncio.run(guarded())
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise Interrupted(INTERRUPTED) from None
 
 
 def exit_for(failed: int) -> None:

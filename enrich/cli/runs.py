@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.options import App, common_options
 
 
@@ -59,12 +60,9 @@ def command(app: App, words: tuple[str, ...], limit: int, command_name: str | No
       enrich runs --command genres --limit 5
       enrich runs show 12
     """
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.runs import history
-
     if not words:
-        app.emit(app.run(history.list_runs(app.config, limit, command_name)), render_list)
+        app.emit([r.as_dict() for r in Library(config=app.config).runs(limit, command_name)], render_list)
     elif len(words) == 2 and words[0] == "show" and words[1].isdigit():
-        app.emit(app.run(history.show_run(app.config, int(words[1]))), render_run)
+        app.emit(Library(config=app.config).run(int(words[1])).as_dict(), render_run)
     else:
         raise click.UsageError("expected nothing, or 'show ID' (a run number from `enrich runs`)")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
-
-if TYPE_CHECKING:
-    from enrich.pipeline.scan import ScanReport
 
 
 def render(data: dict[str, Any]) -> str:
@@ -48,12 +46,7 @@ def command(app: App, paths: tuple[str, ...], leave_roots: bool | None, dry_run:
       enrich scan ~/Music
       enrich scan --db ~/music.db ~/Music /mnt/nas/music --workers 4
     """
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.pipeline.scan import scan
-
-    report: ScanReport = app.run(scan(
-        app.config, list(paths) or list(app.config.paths.library),
-        dry_run=dry_run, resume=resume, workers=workers, progress=app.progress, leave_roots=leave_roots,
-    ))
+    report = Library(config=app.config).scan(paths, dry_run=dry_run, resume=resume, workers=workers,
+                                             leave_roots=leave_roots, progress=app.progress)
     app.emit(report.to_dict(), render)
     exit_for(len(report.failed))

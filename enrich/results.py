@@ -1,0 +1,94 @@
+"""Plain typed records that the long commands of `enrich.Library` return.
+
+``as_dict()`` gives what the commands print with ``--json``. The reports of
+``scan``, ``genres`` and ``analyze`` are their own dataclasses
+(:class:`enrich.pipeline.scan.ScanReport` and its siblings, ``to_dict()``).
+Times are unix seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExplainedTrack:
+    id: int
+    path: str
+    artist: str | None
+    album: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class StoredGenre:
+    rank: int                            # 0 is the track's first genre
+    genre: str
+    score: float
+    level: str                           # the evidence it came from: track, album or artist
+    provenance: list[dict[str, Any]]     # the votes: source, raw tag, weight, level, via
+
+
+@dataclass(frozen=True)
+class GenreState:
+    enriched_at: float | None
+    status: str | None                   # 'found' or 'empty'
+    classifier: str | None               # why Claude was asked, if it was
+    dropped: list[dict[str, Any]]        # tags not used: raw, source, level, reason
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a track has its genres (`enrich genres --explain`)."""
+
+    track: ExplainedTrack
+    genres: list[StoredGenre]
+    state: GenreState | None             # None: never enriched
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        state = data["state"]
+        return cls(track=ExplainedTrack(**data["track"]), genres=[StoredGenre(**g) for g in data["genres"]],
+                   state=GenreState(**state) if state is not None else None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a long command (`enrich runs`)."""
+
+    id: int
+    command: str
+    work_key: str
+    args: dict[str, Any]
+    started_at: float | None
+    finished_at: float | None
+    status: str                          # running, done, failed, interrupted
+    counts: dict[str, Any]               # the command's own totals
+    state: dict[str, Any]                # what a resumed run starts from
+    items: dict[str, int]                # items by status: done, failed, ...
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    item: str
+    error: str
+    updated_at: float | None
+
+
+@dataclass(frozen=True)
+class RunDetail(RunRecord):
+    """One run with every item that failed (`enrich runs show ID`)."""
+
+    failed: list[FailedItem]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunDetail:
+        return cls(**{**data, "failed": [FailedItem(**f) for f in data["failed"]]})

@@ -1,0 +1,130 @@
+"""`enrich.Library`: every method called from Python on a real database built by its own scan, genres and analyze
+over the fixture library; and the commands print exactly what it returns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from enrich import Library
+from enrich.errors import UsageError
+from enrich.results import Explanation, RunDetail, RunRecord
+from tests.conftest import REPO, run_enrich
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The fixture library plus 30 ms of silence (too short to analyse: one failure), built through Library."""
+    root = tmp_path_factory.mktemp("api")
+    library, cache = root / "library", root / "cache"
+    shutil.copytree(REPO / "fixtures" / "library", library)
+    shutil.copytree(REPO / "fixtures" / "replay-cache", cache)
+    sf.write(library / "Static Harbor" / "silence.wav", np.zeros((int(22050 * 0.03), 1), dtype=np.float32), 22050)
+    config = root / "config.toml"
+    config.write_text(f'[paths]\ndb = "{root / "lib.db"}"\ncache_dir = "{cache}"\n')
+    lib = Library(config=config)
+    reports = {"scan": lib.scan([library]),
+               "genres": lib.genres([library], offline=True, scan_first=False),
+               "analyze": lib.analyze([library], scan_first=False, workers=1)}
+    return lib, library, config, reports
+
+
+def enrich_json(config, *args):
+    result = run_enrich(*args, "--config", str(config), "--json")
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_scan_reports_what_it_read_and_a_dry_run_writes_nothing(built):
+    lib, library, _, reports = built
+    scanned = reports["scan"]
+    assert (scanned.new, scanned.failed, scanned.dry_run) == (13, [], False) and scanned.run_id
+    again = lib.scan([library], dry_run=True)
+    assert (again.new, again.changed, again.unchanged, again.run_id) == (0, 0, 13, None)
+    assert again.to_dict()["roots"] == [str(library)]
+    with pytest.raises(UsageError, match="not exist"):
+        lib.scan([library / "not-mounted"])
+
+
+def test_genres_finds_every_fixture_track_and_a_dry_run_lists_old_and_new(built):
+    lib, library, _, reports = built
+    found = reports["genres"]
+    assert (found.enriched, found.failed_count, found.offline) == (12, 0, True)
+    dry = lib.genres([library], offline=True, dry_run=True, retry_failed=True, scan_first=False)
+    assert dry.dry_run and dry.run_id is None
+    assert all(c["old"] == c["new"] for c in dry.changes)  # nothing changed since the real run
+
+
+def test_analyze_reports_the_failure_and_remembers_it(built):
+    lib, library, _, reports = built
+    analysed = reports["analyze"]
+    assert analysed.analysed == 12 and [f["item"].rsplit("/", 1)[1] for f in analysed.failed] == ["silence.wav"]
+    dry = lib.analyze([library], dry_run=True, scan_first=False)
+    assert (sum(dry.to_analyse.values()), dry.remembered_failures, dry.run_id) == (0, 1, None)
+
+
+def test_explain_returns_typed_records_and_the_command_prints_them(built):
+    lib, _, config, _ = built
+    [why] = lib.explain("Miles Davis - So What")
+    assert isinstance(why, Explanation)
+    assert why.track.artist == "Miles Davis" and why.track.path.endswith("01 So What.flac")
+    assert why.genres[0].genre == "modal jazz" and why.genres[0].rank == 0 and why.genres[0].provenance
+    assert why.state is not None and why.state.status == "found"
+    assert lib.explain(why.track.id) == [why]
+    code, printed = enrich_json(config, "genres", "--explain", "Miles Davis - So What")
+    assert code == 0 and printed == [why.as_dict()]
+    with pytest.raises(UsageError, match="no track matches"):
+        lib.explain("Nobody - Nothing")
+
+
+def test_runs_and_one_run_with_its_failures(built):
+    lib, _, config, reports = built
+    runs = lib.runs()
+    assert all(isinstance(r, RunRecord) for r in runs)
+    by_id = {r.id: r for r in runs}
+    for command, report in reports.items():
+        assert by_id[report.run_id].command == command and by_id[report.run_id].status == "done"
+    assert [r.command for r in lib.runs(command="genres")] == ["genres"]
+    analyze = lib.run(reports["analyze"].run_id)
+    assert isinstance(analyze, RunDetail) and analyze.items == {"done": 12, "failed": 1}
+    assert [f.item.rsplit("/", 1)[1] for f in analyze.failed] == ["silence.wav"] and analyze.failed[0].error
+    code, printed = enrich_json(config, "runs")
+    assert code == 0 and printed == [r.as_dict() for r in lib.runs()]
+    code, printed = enrich_json(config, "runs", "show", str(analyze.id))
+    assert code == 0 and printed == analyze.as_dict()
+    with pytest.raises(UsageError, match="no run 9999"):
+        lib.run(9999)
+
+
+def test_playlists(built):
+    lib, _, _, _ = built
+    made = lib.playlists(seeds=["Daft Punk - Around the World"], length=4, dry_run=True)
+    assert made["playlists"][0]["count"] == 4 and made["dry_run"]
+    with pytest.raises(UsageError):
+        lib.playlists(dry_run=True)  # neither seeds, a genre nor --auto
+
+
+def test_queries_tracks_and_summaries(built):
+    lib, _, _, _ = built
+    jazz = list(lib.query("genre:jazz", sort=["title"]))
+    assert [t.title for t in jazz] == ["Blue in Green", "So What"] and all(t.bpm and t.camelot for t in jazz)
+    assert lib.track("Miles Davis - So What").id == jazz[1].id
+    assert [a.artist for a in lib.artists("artist:~nirv")] == ["Nirvana"]
+    assert {a.album for a in lib.albums("artist:~miles")} == {"Kind of Blue"}
+    assert lib.stats().tracks["tracks"] == 13
+    assert next(lib.export_rows("title:~'so what'"))["title"] == "So What"
+    assert lib.report_data().map_total == 12
+
+
+def test_long_commands_run_from_a_thread_that_is_not_the_main_one(built):
+    # The signal handlers are the main thread's; a worker thread runs the same calls without them.
+    lib, library, _, _ = built
+    got: list[object] = []
+    worker = threading.Thread(target=lambda: got.extend([lib.scan([library], dry_run=True), lib.runs()]))
+    worker.start()
+    worker.join(120)
+    assert len(got) == 2 and got[0].unchanged == 13
