@@ -32,7 +32,7 @@ from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
 from enrich.browse.report import ReportData
 from enrich.errors import StoreError, UsageError
 from enrich.progress import Progress
-from enrich.results import Explanation, RunDetail, RunRecord
+from enrich.results import CacheCleared, CachePruned, CacheStats, Explanation, RunDetail, RunRecord, Settings
 from enrich.store import browse as sql
 from enrich.store import stats as stats_sql
 from enrich.store.readonly import connect_readonly
@@ -187,6 +187,32 @@ class Library:
                 loudness_bins=stats_sql.histogram(conn, "loudness", 0.5), camelot=stats_sql.camelot_counts(conn),
                 map_total=total, map_names=names, map_rows=rows, runs=stats_sql.run_history(conn),
             )
+
+    # ------------------------------------------------------------ settings and the HTTP cache
+
+    def settings(self) -> Settings:
+        """Every setting in force with where it came from, and the paths used (as `enrich config`)."""
+        from enrich.effective import effective
+
+        return effective(self.config)
+
+    def cache_stats(self) -> CacheStats:
+        """Entries and bytes per source in the disk HTTP cache, and the last run's hit rate."""
+        from enrich.net import upkeep
+
+        return CacheStats(**upkeep.stats(self.config))
+
+    def cache_prune(self, max_mb: float | None = None, *, dry_run: bool = False) -> CachePruned:
+        """Remove expired and unreadable entries, then the oldest beyond ``max_mb`` ([http] cache_max_mb)."""
+        from enrich.net import upkeep
+
+        return CachePruned(**upkeep.prune(self.config, max_mb, dry_run=dry_run))
+
+    def cache_clear(self, source: str | None = None, *, dry_run: bool = False) -> CacheCleared:
+        """Remove every cached reply (or only ``source``'s)."""
+        from enrich.net import upkeep
+
+        return CacheCleared(**upkeep.clear(self.config, source, dry_run=dry_run))
 
     # ------------------------------------------------------------ long commands
     #

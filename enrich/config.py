@@ -131,6 +131,7 @@ class Config:
     # The merged, validated tree and where each value came from.
     tree: Mapping[str, Any] = field(repr=False)
     origins: Mapping[str, str] = field(repr=False)
+    user_file: Path | None = None  # the settings file read over the defaults, if any
 
     def section(self, dotted: str, cls: type[T]) -> T:
         """Build the dataclass ``cls`` from the table at ``dotted``."""
@@ -172,7 +173,7 @@ def load(
         if value is not None:
             set_dotted(tree, key, value, "command line", origins)
 
-    return build_config(tree, origins, env)
+    return dataclasses.replace(build_config(tree, origins, env), user_file=user_path)
 
 
 def find_user_file(config_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:

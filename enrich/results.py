@@ -92,3 +92,68 @@ class RunDetail(RunRecord):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunDetail:
         return cls(**{**data, "failed": [FailedItem(**f) for f in data["failed"]]})
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """What the disk HTTP cache holds (`enrich cache stats`); sizes in bytes."""
+
+    cache_dir: str
+    sources: dict[str, dict[str, Any]]   # per source: entries, bytes, last_run (hits, misses, hit_rate)
+    last_run_at: float | None
+    entries: int
+    bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class CachePruned:
+    """What `enrich cache prune` removed (or, dry run, would remove)."""
+
+    removed: dict[str, int]              # expired, unreadable, over_budget, temp
+    kept_entries: int
+    kept_bytes: int
+    dry_run: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class CacheCleared:
+    removed: int
+    source: str                          # a source's name, or 'all'
+    dry_run: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SettingsPaths:
+    database: str
+    cache: str
+    vocabulary: str
+    defaults: str
+    config_file: str | None              # None: no user file, the defaults only
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str                             # dotted: 'genres.top_n' is top_n in [genres]
+    value: Any                           # API keys show only '(set)' or '(not set)'
+    origin: str                          # 'default', a file, '$ENRICH_DB', 'command line'
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force and where each came from (`enrich config`)."""
+
+    paths: SettingsPaths
+    settings: list[Setting]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"paths": dataclasses.asdict(self.paths),
+                "settings": [{"key": s.key, "value": s.value, "from": s.origin} for s in self.settings]}

@@ -128,3 +128,37 @@ def test_long_commands_run_from_a_thread_that_is_not_the_main_one(built):
     worker.start()
     worker.join(120)
     assert len(got) == 2 and got[0].unchanged == 13
+
+
+def test_settings_say_where_each_came_from(built):
+    lib, _, config, _ = built
+    settings = lib.settings()
+    assert settings.paths.config_file == str(config) and settings.paths.database == str(lib.db)
+    origins = {s.key: s.origin for s in settings.settings}
+    assert origins["paths.db"] == str(config) and origins["genres.top_n"] == "default"
+    assert {s.key: s.value for s in settings.settings}["sources.lastfm.api_key"] == "(not set)"
+    code, printed = enrich_json(config, "config")
+    assert code == 0 and printed == settings.as_dict()
+
+
+def test_the_http_cache_counted_pruned_and_cleared(built):
+    lib, _, config, _ = built
+    stats = lib.cache_stats()
+    assert stats.entries > 0 and stats.entries == sum(s["entries"] for s in stats.sources.values())
+    code, printed = enrich_json(config, "cache", "stats")
+    assert code == 0 and printed == stats.as_dict()
+    pruned = lib.cache_prune(max_mb=0, dry_run=True)
+    assert pruned.removed["expired"] + pruned.removed["over_budget"] == stats.entries and pruned.kept_entries == 0
+    assert lib.cache_clear("lastfm", dry_run=True).removed == stats.sources["lastfm"]["entries"]
+    assert lib.cache_stats() == stats  # the dry runs removed nothing
+    with pytest.raises(UsageError):
+        lib.cache_clear("nosuchsource")
+
+
+def test_the_readme_python_runs(built, capsys):
+    lib, _, _, _ = built
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    code = readme.split("### From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code.replace('"demo.db"', repr(str(lib.db))), "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Miles Davis So What ") and "modal jazz" in printed[0] and len(printed) == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.options import App, common_options
 
 
@@ -61,12 +62,10 @@ def command(app: App, action: str, source: str | None, max_mb: float | None, dry
       enrich cache stats
       enrich cache prune --max-mb 500
     """
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.net import upkeep
-
+    lib = Library(config=app.config)
     if action == "stats":
-        app.emit(upkeep.stats(app.config), render_stats)
+        app.emit(lib.cache_stats().as_dict(), render_stats)
     elif action == "prune":
-        app.emit(upkeep.prune(app.config, max_mb, dry_run=dry_run), render_prune)
+        app.emit(lib.cache_prune(max_mb, dry_run=dry_run).as_dict(), render_prune)
     else:
-        app.emit(upkeep.clear(app.config, source, dry_run=dry_run), render_clear)
+        app.emit(lib.cache_clear(source, dry_run=dry_run).as_dict(), render_clear)

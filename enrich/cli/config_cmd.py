@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.options import App, common_options
-from enrich.config import SECRET_KEYS, Config, config_dir, find_user_file
-from enrich.net import policy
-
-
-def flatten(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) or (hasattr(value, "items") and not isinstance(value, (str, list, tuple))):
-            found += flatten(value, dotted + ".")
-        else:
-            found.append((dotted, list(value) if isinstance(value, tuple) else value))
-    return found
-
-
-def effective(config: Config, config_file: str | None) -> dict[str, Any]:
-    vocabulary = config.tree.get("genres", {}).get("vocabulary") or str(config_dir() / "genres")
-    user = find_user_file(config_file, os.environ)
-    defaults = str(config_dir() / "default.toml")
-    settings = []
-    for key, value in flatten(config.tree):
-        if key in SECRET_KEYS:
-            value = "(set)" if value else "(not set)"
-        elif isinstance(value, str) and "://" in value:  # a password or token in a URL stays out of bug reports
-            value = policy.redact(value, policy.url_secrets(value))
-        origin = config.origins.get(key, defaults)
-        settings.append({"key": key, "value": value, "from": "default" if origin == defaults else origin})
-    return {
-        "paths": {"database": str(config.paths.db), "cache": str(config.paths.cache_dir),
-                  "vocabulary": vocabulary, "defaults": str(config_dir() / "default.toml"),
-                  "config_file": str(user) if user else None},
-        "settings": settings,
-    }
 
 
 def render(data: dict[str, Any]) -> str:
@@ -84,5 +51,4 @@ def command(app: App) -> None:
       enrich config
       enrich config --config ./test.toml --json | jq '.paths'
     """
-    ctx = click.get_current_context()
-    app.emit(effective(app.config, ctx.params.get("config_file")), render)
+    app.emit(Library(config=app.config).settings().as_dict(), render)
