@@ -32,7 +32,16 @@ from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
 from enrich.browse.report import ReportData
 from enrich.errors import StoreError, UsageError
 from enrich.progress import Progress
-from enrich.results import CacheCleared, CachePruned, CacheStats, Explanation, RunDetail, RunRecord, Settings
+from enrich.results import (
+    CacheCleared,
+    CachePruned,
+    CacheStats,
+    Explanation,
+    PlaylistsResult,
+    RunDetail,
+    RunRecord,
+    Settings,
+)
 from enrich.store import browse as sql
 from enrich.store import stats as stats_sql
 from enrich.store.readonly import connect_readonly
@@ -260,15 +269,19 @@ class Library:
 
         return [Explanation.from_dict(e) for e in running.run(explain(self.config, str(ref)))]
 
-    def playlists(self, **request: Any) -> dict[str, Any]:
-        """Build playlists (as `enrich playlists`): seeds, to, genre, auto, length, minutes, direction,
-        out_dir, name, dry_run. Returns what the command prints with --json."""
+    def playlists(self, seeds: Sequence[str] = (), *, to: str | None = None, genre: str | None = None,
+                  auto: int = 0, length: int | None = None, minutes: float | None = None,
+                  direction: str | None = None, out_dir: str | os.PathLike[str] | None = None,
+                  name: str | None = None, dry_run: bool = False) -> PlaylistsResult:
+        """Build M3U8 playlists, as `enrich playlists`: from ``seeds`` (tracks: paths or 'Artist - Title';
+        with ``to``, a path from the one seed to that track), a ``genre``, or ``auto`` clusters; each track
+        with its score and reasons. ``dry_run`` writes no file."""
         from enrich.playlists.build import Request, make_playlists
 
-        if "seeds" in request:
-            request["seeds"] = tuple(request["seeds"])
-        made: dict[str, Any] = running.run(make_playlists(self.config, Request(**request)))
-        return made
+        request = Request(seeds=tuple(seeds), to=to, genre=genre, auto=auto, length=length, minutes=minutes,
+                          direction=direction, out_dir=None if out_dir is None else str(out_dir), name=name,
+                          dry_run=dry_run)
+        return PlaylistsResult.from_dict(running.run(make_playlists(self.config, request)))
 
     def prompt_playlist(self, sentence: str, *, length: int | None = None, minutes: float | None = None,
                         out_dir: str | os.PathLike[str] | None = None, name: str | None = None,

@@ -95,6 +95,53 @@ class RunDetail(RunRecord):
 
 
 @dataclass(frozen=True)
+class PlaylistTrack:
+    position: int                        # 1 = first
+    path: str
+    artist: str | None
+    title: str | None
+    duration: float | None               # seconds
+    score: float | None                  # similarity to what was asked (seeds, genre, cluster); None for a seed
+    tempo: float | None                  # BPM
+    key: str | None                      # Camelot, '8A'
+    energy: float | None                 # 0..1
+    why: str                             # the reasons, as the dry run prints them
+
+
+@dataclass(frozen=True)
+class PlaylistRecord:
+    name: str
+    kind: str                            # seed, path, genre, auto
+    file: str | None                     # the M3U8 written (None in a dry run)
+    tracks: list[PlaylistTrack]
+    count: int
+    minutes: float
+    notes: list[str]
+    excluded: dict[str, int]             # tracks left out, by reason
+
+
+@dataclass(frozen=True)
+class PlaylistsResult:
+    """What `enrich playlists` made."""
+
+    dry_run: bool
+    out_dir: str | None
+    library: dict[str, int]              # tracks, with_features, with_genres, missing_files, ...
+    playlists: list[PlaylistRecord]
+    timings_ms: dict[str, float]
+    library_from: str                    # snapshot (mapped), rebuilt (read, snapshot written) or database
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlaylistsResult:
+        made = [PlaylistRecord(**{**p, "tracks": [PlaylistTrack(**t) for t in p["tracks"]]})
+                for p in data["playlists"]]
+        return cls(**{**data, "playlists": made})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class CacheStats:
     """What the disk HTTP cache holds (`enrich cache stats`); sizes in bytes."""
 

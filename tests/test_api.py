@@ -13,7 +13,7 @@ import soundfile as sf
 
 from enrich import Library
 from enrich.errors import UsageError
-from enrich.results import Explanation, RunDetail, RunRecord
+from enrich.results import Explanation, PlaylistsResult, RunDetail, RunRecord
 from tests.conftest import REPO, run_enrich
 
 
@@ -100,12 +100,24 @@ def test_runs_and_one_run_with_its_failures(built):
         lib.run(9999)
 
 
-def test_playlists(built):
-    lib, _, _, _ = built
-    made = lib.playlists(seeds=["Daft Punk - Around the World"], length=4, dry_run=True)
-    assert made["playlists"][0]["count"] == 4 and made["dry_run"]
+def test_playlists_from_a_seed_a_genre_and_clusters(built, tmp_path):
+    lib, _, config, _ = built
+    made = lib.playlists(["Daft Punk - Around the World"], length=4, dry_run=True)
+    assert isinstance(made, PlaylistsResult) and made.dry_run and made.library["tracks"] == 13
+    [seeded] = made.playlists
+    assert seeded.count == len(seeded.tracks) == 4 and seeded.file is None
+    assert seeded.tracks[0].title == "Around the World" and all(t.why for t in seeded.tracks)
+    code, printed = enrich_json(config, "playlists", "--seed", "Daft Punk - Around the World", "--length", "4",
+                                "--dry-run")
+    same = {"timings_ms": None, "library_from": None}  # how long, and whether the snapshot was there already
+    assert code == 0 and {**printed, **same} == {**made.as_dict(), **same}
+    assert made.library_from in ("snapshot", "rebuilt", "database")
+    written = lib.playlists(genre="jazz", length=2, out_dir=tmp_path, name="Jazz")
+    assert written.out_dir == str(tmp_path) and written.playlists[0].file == str(tmp_path / "Jazz.m3u8")
+    assert "So What" in (tmp_path / "Jazz.m3u8").read_text(encoding="utf-8")
+    assert len(lib.playlists(auto=2, length=3, dry_run=True).playlists) == 2
     with pytest.raises(UsageError):
-        lib.playlists(dry_run=True)  # neither seeds, a genre nor --auto
+        lib.playlists(dry_run=True)  # neither seeds, a genre nor auto
 
 
 def test_queries_tracks_and_summaries(built):

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from enrich.api import Library
 from enrich.cli.options import App, common_options
 from enrich.playlists.settings import DIRECTIONS
 
@@ -136,8 +137,6 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
         if seeds or to or genre or auto or direction:
             raise click.UsageError("--prompt builds a playlist from the sentence alone; "
                                    "leave out --seed, --to, --genre, --auto and --direction")
-        from enrich.api import Library  # only --prompt pays for the network layer's imports
-
         result = Library(config=app.config).prompt_playlist(prompt, length=length, minutes=minutes, out_dir=out_dir,
                                                             name=name, dry_run=dry_run, offline=offline)
         for dropped in result["wish"]["dropped"]:
@@ -146,10 +145,7 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
         return
     if explain or offline:
         raise click.UsageError("--explain and --offline go with --prompt")
-    # Imported here, not at the top, so `enrich --help` and `enrich COMMAND --help` stay quick.
-    from enrich.playlists.build import Request, make_playlists
-
-    request = Request(seeds=tuple(seeds), to=to, genre=genre, auto=auto or 0, length=length, minutes=minutes,
-                      direction=direction, out_dir=out_dir, name=name, dry_run=dry_run)
-    result = app.run(make_playlists(app.config, request))
-    app.emit(result, render)
+    made = Library(config=app.config).playlists(seeds, to=to, genre=genre, auto=auto or 0, length=length,
+                                                minutes=minutes, direction=direction, out_dir=out_dir, name=name,
+                                                dry_run=dry_run)
+    app.emit(made.as_dict(), render)
