@@ -38,6 +38,7 @@ from enrich.results import (
     CacheStats,
     Explanation,
     PlaylistsResult,
+    ReportFile,
     RunDetail,
     RunRecord,
     Settings,
@@ -153,6 +154,14 @@ class Library:
         sql.order_clause(sort)
         return self._stream(sql.export_rows, parsed, sort=sort, limit=limit)
 
+    def export_tags(self, terms: str | Sequence[str] = (), *, sort: Sequence[str] = (),
+                    limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Each matching track as the tag fields taggers import (ARTIST, GENRE joined with ';', BPM whole,
+        INITIALKEY like 'Am'; the names in ``enrich.browse.tagfields.TAG_COLUMNS``)."""
+        from enrich.browse.tagfields import tag_fields
+
+        return (tag_fields(row) for row in self.export_rows(terms, sort=sort, limit=limit))
+
     def track(self, ref: str | int) -> TrackRecord:
         """One track by id, path, or 'Artist - Title' (words of it are enough when they name one track)."""
         with self.connection() as conn:
@@ -196,6 +205,25 @@ class Library:
                 loudness_bins=stats_sql.histogram(conn, "loudness", 0.5), camelot=stats_sql.camelot_counts(conn),
                 map_total=total, map_names=names, map_rows=rows, runs=stats_sql.run_history(conn),
             )
+
+    def report(self, out: str | os.PathLike[str], *, map_points: int = 10_000) -> ReportFile:
+        """Write the self-contained HTML report to ``out`` (it appears only when complete), as `enrich report`."""
+        from enrich.browse.report import render
+
+        target = Path(out).expanduser()
+        if target.is_dir():
+            raise UsageError(f"{target}: is a folder; give --out a file name")
+        data = self.report_data(map_points)
+        page = render(data)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            partial.write_text(page, encoding="utf-8")
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UsageError(f"{target}: cannot write the report: {exc.strerror}") from exc
+        return ReportFile(out=str(target), bytes=len(page.encode("utf-8")), map_points=len(data.map_rows),
+                          tracks_with_features=data.map_total)
 
     # ------------------------------------------------------------ settings and the HTTP cache
 

@@ -142,6 +142,19 @@ class PlaylistsResult:
 
 
 @dataclass(frozen=True)
+class ReportFile:
+    """The page `enrich report` wrote."""
+
+    out: str
+    bytes: int
+    map_points: int                      # tracks on the map by sound (a spread sample when there are more)
+    tracks_with_features: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class CacheStats:
     """What the disk HTTP cache holds (`enrich cache stats`); sizes in bytes."""
 

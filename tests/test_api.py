@@ -174,3 +174,15 @@ def test_the_readme_python_runs(built, capsys):
     exec(compile(code.replace('"demo.db"', repr(str(lib.db))), "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("Miles Davis So What ") and "modal jazz" in printed[0] and len(printed) == 1
+
+
+def test_export_as_tag_fields_and_the_report_page(built, tmp_path):
+    lib, _, _, _ = built
+    [so_what] = lib.export_tags("title:'so what'")
+    assert so_what["ARTIST"] == "Miles Davis" and so_what["GENRE"].startswith("modal jazz;")
+    assert isinstance(so_what["BPM"], int) and so_what["INITIALKEY"]
+    written = lib.report(tmp_path / "report.html", map_points=100)
+    assert written.out == str(tmp_path / "report.html") and written.map_points == written.tracks_with_features == 12
+    assert written.bytes == len((tmp_path / "report.html").read_bytes()) and not list(tmp_path.glob(".*partial"))
+    with pytest.raises(UsageError, match="is a folder"):
+        lib.report(tmp_path)

@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
 from enrich.api import Library
 from enrich.browse.records import TRACK_FIELDS
+from enrich.browse.tagfields import TAG_COLUMNS
 from enrich.cli import stream
 from enrich.cli.options import App, common_options
 from enrich.errors import UsageError
 from enrich.store.browse import EXPORT_EXTRA
 
 CSV_COLUMNS = (*(f for f in TRACK_FIELDS if f != "genre"), "genre_scores", *EXPORT_EXTRA)
-# The names taggers use (Vorbis comments; Mp3tag and puddletag import these headers).
-TAG_COLUMNS = ("path", "ARTIST", "ALBUMARTIST", "ALBUM", "TITLE", "DATE", "TRACKNUMBER", "DISCNUMBER", "GENRE",
-               "BPM", "INITIALKEY")
-
-
-def tag_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One track as tag fields: genres joined with ';', BPM whole, key as 'Am' (as --write-tags writes)."""
-    key = row["key"]
-    initial = None
-    if key:
-        note, mode = key.split(" ")
-        initial = note + ("m" if mode == "minor" else "")
-    return {"path": row["path"], "ARTIST": row["artist"], "ALBUMARTIST": row["album_artist"],
-            "ALBUM": row["album"], "TITLE": row["title"], "DATE": row["year"], "TRACKNUMBER": row["track"],
-            "DISCNUMBER": row["disc"], "GENRE": ";".join(row["genres"]) or None,
-            "BPM": None if row["bpm"] is None else round(row["bpm"]), "INITIALKEY": initial}
-
-
 @contextmanager
 def destination(out: str | None) -> Iterator[IO[str]]:
     """stdout, or a file that appears whole (written beside it, then renamed)."""
@@ -83,13 +66,12 @@ def command(app: App, terms: Sequence[str], fmt: str, out: str | None, sort: Seq
     if app.json:
         raise UsageError("export writes its own format; use --format jsonl instead of --json")
     sort_fields = [f.strip() for s in sort for f in s.split(",") if f.strip()]
-    rows = Library(config=app.config).export_rows(terms, sort=sort_fields, limit=limit)
+    lib = Library(config=app.config)
     with destination(out) as handle:
-        if fmt == "jsonl":
-            count = stream.json_lines(handle, rows)
-        elif fmt == "csv":
-            count = stream.csv_rows(handle, rows, CSV_COLUMNS)
+        if fmt == "tags":
+            count = stream.csv_rows(handle, lib.export_tags(terms, sort=sort_fields, limit=limit), TAG_COLUMNS)
         else:
-            count = stream.csv_rows(handle, (tag_fields(r) for r in rows), TAG_COLUMNS)
+            rows = lib.export_rows(terms, sort=sort_fields, limit=limit)
+            count = stream.json_lines(handle, rows) if fmt == "jsonl" else stream.csv_rows(handle, rows, CSV_COLUMNS)
     if out and out != "-" and app.verbosity >= 0:
         click.echo(f"exported {count} tracks to {out}", err=True)

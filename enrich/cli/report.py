@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from enrich.api import Library
 from enrich.cli.options import App, common_options
-from enrich.errors import UsageError
 
 
 @click.command("report", short_help="One self-contained HTML page of plots about the library.")
@@ -30,21 +26,6 @@ def command(app: App, out: str, map_points: int) -> None:
       enrich report --out library.html
       enrich report --db ~/music.db --out /tmp/r.html --map-points 20000
     """
-    from enrich.browse.report import render
-
-    target = Path(out)
-    if target.is_dir():
-        raise UsageError(f"{target}: is a folder; give --out a file name")
-    data = Library(config=app.config).report_data(map_points)
-    page = render(data)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"{target}: cannot write the report: {exc.strerror}") from exc
-    result = {"out": str(target), "bytes": len(page.encode("utf-8")), "map_points": len(data.map_rows),
-              "tracks_with_features": data.map_total}
-    app.emit(result, lambda r: f"wrote {r['out']} ({r['bytes'] / 1e6:.1f} MB; {r['map_points']} of "
-                               f"{r['tracks_with_features']} analysed tracks on the map)")
+    written = Library(config=app.config).report(out, map_points=map_points)
+    app.emit(written.as_dict(), lambda r: f"wrote {r['out']} ({r['bytes'] / 1e6:.1f} MB; {r['map_points']} of "
+                                          f"{r['tracks_with_features']} analysed tracks on the map)")
