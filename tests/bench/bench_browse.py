@@ -99,13 +99,14 @@ def add_details(db: Path, n: int) -> None:
 LAUNCHER = """
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[1:])
-print(f"maxrss_kb={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"maxrss_kb={usage.ru_maxrss} cpu_s={usage.ru_utime + usage.ru_stime}", file=sys.stderr)
 sys.exit(code)
 """
 
 
-def run(args: list[str]) -> tuple[float, float, float, int]:
-    """(seconds to the first line, total seconds, peak RSS MB, bytes out) of one process."""
+def run(args: list[str]) -> tuple[float, float, float, int, float]:
+    """(seconds to the first line, total seconds, peak RSS MB, bytes out, CPU seconds) of one process."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -121,18 +122,23 @@ def run(args: list[str]) -> tuple[float, float, float, int]:
     if code != 0:
         raise SystemExit(f"{' '.join(args)} failed ({code}): {err[-400:]}")
     rss_kb = int(err.rsplit("maxrss_kb=", 1)[1].split()[0])
-    return first_at, total, rss_kb / 1024, size
+    cpu = float(err.rsplit("cpu_s=", 1)[1].split()[0])
+    return first_at, total, rss_kb / 1024, size, cpu
 
 
-def measure(label: str, args: list[str], repeats: int, reference: float | None) -> tuple[float, float, float]:
+def measure(label: str, args: list[str], repeats: int,
+            reference: tuple[float, float] | None) -> tuple[float, float, float, float]:
+    """Medians of (first line, total wall, CPU) and the largest peak RSS; ratios to the reference's wall and CPU."""
     results = [run(args) for _ in range(repeats)]
     first = statistics.median(r[0] for r in results)
     total = statistics.median(r[1] for r in results)
+    cpu = statistics.median(r[4] for r in results)
     rss = max(r[2] for r in results)
-    ratio = f" ({total / reference:4.1f}x ref)" if reference else ""
-    print(f"{label:<44} first line {first:6.3f} s  total {total:6.2f} s{ratio}  peak RSS {rss:5.0f} MB"
-          f"  out {results[-1][3] / 1e6:6.1f} MB")
-    return first, total, rss
+    ratio = f" ({total / reference[0]:4.1f}x ref)" if reference else ""
+    cpu_ratio = f" ({cpu / reference[1]:4.1f}x ref)" if reference else ""
+    print(f"{label:<44} first line {first:6.3f} s  total {total:6.2f} s{ratio}  CPU {cpu:6.2f} s{cpu_ratio}"
+          f"  peak RSS {rss:5.0f} MB  out {results[-1][3] / 1e6:6.1f} MB")
+    return first, total, rss, cpu
 
 
 def main() -> None:
@@ -144,8 +150,9 @@ def main() -> None:
     db = library(opts.tracks)
     py = sys.executable
     print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}  ({os.cpu_count()} cores)")
-    _, reference, _ = measure("reference: bare sqlite3 loop, same rows", [py, "-c", REFERENCE, str(db)],
-                              opts.repeats, None)
+    _, ref_wall, _, ref_cpu = measure("reference: bare sqlite3 loop, same rows", [py, "-c", REFERENCE, str(db)],
+                                      opts.repeats, None)
+    reference = (ref_wall, ref_cpu)
     enrich = [py, "-m", "enrich"]
     base = ["--db", str(db)]
     figures = {}
@@ -173,7 +180,7 @@ def main() -> None:
             report_mb = out.stat().st_size / 1e6
             print(f"{'  report file size':<44} {report_mb:.1f} MB")
     print(f"load average after:  {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    ls_first, _, _ls_rss = figures["ls (every track, default order)"]
+    ls_first = figures["ls (every track, default order)"][0]
     checks = [
         ("ls first line <= 1 s", ls_first <= 1.0),
         ("ls peak RSS <= 150 MB", max(f[2] for label, f in figures.items() if label.startswith("ls")) <= 150),
