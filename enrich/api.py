@@ -5,11 +5,14 @@
     for t in lib.query("genre:jazz bpm:120..130", sort=["-bpm"]):
         print(t.artist, t.title, t.bpm, t.camelot)
 
-Reading methods open the database read-only for the call (or for as long as
-an iterator is being consumed) and return plain records from
+Every command of the command line calls one method here and renders what it
+returns. Reading methods open the database read-only for the call (or for as
+long as an iterator is being consumed) and return plain records from
 ``enrich.browse.records``; nothing is locked or created. ``scan``, ``genres``,
-``analyze``, ``playlists`` and ``explain`` run what the commands of those names
-run and return their reports.
+``analyze``, ``playlists``, ``explain``, ``runs`` and the rest run what the
+commands of those names run and return typed records (``enrich.results``, and
+the commands' reports); Ctrl-C or SIGTERM during one raises ``Interrupted``
+after what was finished is stored.
 """
 
 from __future__ import annotations
