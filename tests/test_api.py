@@ -3,15 +3,19 @@ over the fixture library; and the commands print exactly what it returns."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import shutil
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from enrich import Library
+from enrich.cli import COMMANDS
 from enrich.errors import UsageError
 from enrich.results import Explanation, PlaylistsResult, RunDetail, RunRecord
 from tests.conftest import REPO, run_enrich
@@ -186,3 +190,23 @@ def test_export_as_tag_fields_and_the_report_page(built, tmp_path):
     assert written.bytes == len((tmp_path / "report.html").read_bytes()) and not list(tmp_path.glob(".*partial"))
     with pytest.raises(UsageError, match="is a folder"):
         lib.report(tmp_path)
+
+
+# What a command module may import from enrich: the CLI's own parts, the front door and its records, errors,
+# and pure helpers that only render (line formats, explanation lines) or name choices for click.
+SKIN_IMPORTS = ("enrich.cli", "enrich.api", "enrich.errors", "enrich.results", "enrich.browse.records",
+                "enrich.browse.formatting", "enrich.browse.tagfields", "enrich.genres.explain",
+                "enrich.playlists.settings")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_is_a_skin_over_library(name):
+    spec = importlib.util.find_spec(COMMANDS[name])
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    ours = {m for m in imported if m.split(".")[0] == "enrich"}
+    beyond = {m for m in ours if not any(m == p or m.startswith(p + ".") for p in SKIN_IMPORTS)}
+    assert not beyond, f"`enrich {name}` reaches past Library: {sorted(beyond)}"
+    assert "Library" in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}, f"`enrich {name}` never calls Library"

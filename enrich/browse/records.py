@@ -75,5 +75,10 @@ class ArtistRecord:
 
 TRACK_COLUMNS = tuple(f.name for f in dataclasses.fields(TrackRecord))
 TRACK_FIELDS = (*TRACK_COLUMNS, "genre")
+# What `enrich export` adds to a track's fields (in the order of the store's export query).
+EXPORT_EXTRA = ("codec", "sample_rate", "channels", "bitrate", "mb_track_id", "mb_artist_id", "mb_album_id",
+                "file_genres", "tempo_confidence", "key_confidence", "analyzed_at", "genres_found_at",
+                "genres_status")
+EXPORT_COLUMNS = (*(f for f in TRACK_FIELDS if f != "genre"), "genre_scores", *EXPORT_EXTRA)
 ALBUM_FIELDS = tuple(f.name for f in dataclasses.fields(AlbumRecord))
 ARTIST_FIELDS = tuple(f.name for f in dataclasses.fields(ArtistRecord))

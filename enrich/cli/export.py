@@ -12,14 +12,13 @@ from typing import IO
 import click
 
 from enrich.api import Library
-from enrich.browse.records import TRACK_FIELDS
+from enrich.browse.records import EXPORT_COLUMNS
 from enrich.browse.tagfields import TAG_COLUMNS
 from enrich.cli import stream
 from enrich.cli.options import App, common_options
 from enrich.errors import UsageError
-from enrich.store.browse import EXPORT_EXTRA
 
-CSV_COLUMNS = (*(f for f in TRACK_FIELDS if f != "genre"), "genre_scores", *EXPORT_EXTRA)
+
 @contextmanager
 def destination(out: str | None) -> Iterator[IO[str]]:
     """stdout, or a file that appears whole (written beside it, then renamed)."""
@@ -72,6 +71,6 @@ def command(app: App, terms: Sequence[str], fmt: str, out: str | None, sort: Seq
             count = stream.csv_rows(handle, lib.export_tags(terms, sort=sort_fields, limit=limit), TAG_COLUMNS)
         else:
             rows = lib.export_rows(terms, sort=sort_fields, limit=limit)
-            count = stream.json_lines(handle, rows) if fmt == "jsonl" else stream.csv_rows(handle, rows, CSV_COLUMNS)
+            count = stream.json_lines(handle, rows) if fmt == "jsonl" else stream.csv_rows(handle, rows, EXPORT_COLUMNS)
     if out and out != "-" and app.verbosity >= 0:
         click.echo(f"exported {count} tracks to {out}", err=True)

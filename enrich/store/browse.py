@@ -16,7 +16,7 @@ from typing import Any
 
 from enrich.browse import query as q
 from enrich.browse.keys import key_name
-from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
+from enrich.browse.records import EXPORT_EXTRA, AlbumRecord, ArtistRecord, TrackRecord
 from enrich.genres.normalise import strip_accents
 
 PAGE = 500
@@ -248,9 +248,6 @@ EXPORT_SELECT = (
     " f.tempo_confidence, f.key_confidence, f.analyzed_at, s.enriched_at, s.status"
     " FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN genre_state s ON s.track_id = t.id"
 )
-EXPORT_EXTRA = ("codec", "sample_rate", "channels", "bitrate", "mb_track_id", "mb_artist_id", "mb_album_id",
-                "file_genres", "tempo_confidence", "key_confidence", "analyzed_at", "genres_found_at",
-                "genres_status")
 
 
 def export_rows(conn: sqlite3.Connection, query: q.Query, *, sort: Sequence[str] = (),
