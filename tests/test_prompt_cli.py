@@ -129,3 +129,36 @@ def test_ctrl_c_while_claude_is_thinking_is_one_line_and_exit_130(fakes, tmp_pat
     took, err = ctrl_c(proc)
     assert_stopped_cleanly(proc, took, err)
     assert not list((tmp_path / "cache").glob("http/claude/*/*.json"))  # nothing half-answered was kept
+
+
+@pytest.mark.slow
+def test_untagged_files_are_matched_by_the_artist_in_their_names(tmp_path):
+    """Item 4 of the issue: files without tags get artist and title from their names at scan time,
+    and an artist the sentence names finds them."""
+    from tests.fakes import Artist
+    from tests.test_analysis_audio import music, write_audio
+
+    music_dir = tmp_path / "Music"
+    music_dir.mkdir()
+    for n, (name, tempo) in enumerate([("Chet Baker - Alone Together", 84.0), ("Chet Baker - My Funny Valentine", 72.0),
+                                       ("Noise Unit - Grinder", 170.0), ("Noise Unit - Saw", 165.0)]):
+        write_audio(music_dir / f"{name}.wav", music(seconds=6.0, tempo=tempo, seed=n), 22050)
+    db = tmp_path / "library.db"
+    for command in ("scan", "analyze"):
+        done = run_enrich(command, "--db", str(db), "-q", str(music_dir))
+        assert done.returncode == 0, done.stderr
+    world = World.sample()
+    world.artists.append(Artist("Chet Baker"))
+    world.index()
+    with ThreadedFakes(world) as fakes:
+        (tmp_path / "enrich.toml").write_text(fakes.config_toml())
+        result = run_enrich("playlists", "--db", str(db), "--config", str(tmp_path / "enrich.toml"), "--json",
+                            "--dry-run", "--prompt", "something like Chet Baker, 3 tracks",
+                            env={"ENRICH_CACHE_DIR": str(tmp_path / "cache"), **fakes.env()})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["reading"]["artists"] == {"Chet Baker": 2}
+    tracks = data["playlists"][0]["tracks"]
+    assert len(tracks) == 3 and tracks[0]["artist"] == "Chet Baker"  # the best-scoring track starts
+    chet = {t["title"] for t in tracks if t["artist"] == "Chet Baker"}
+    assert chet == {"Alone Together", "My Funny Valentine"}  # the bonus takes both in
