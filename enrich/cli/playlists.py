@@ -1,4 +1,4 @@
-"""`enrich playlists`: playlists from seed tracks, a genre, or clusters of the whole library."""
+"""`enrich playlists`: playlists from seed tracks, a genre, clusters of the whole library, or a sentence."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def render_prompt(result: dict[str, Any], explain: bool) -> str:
     return "\n".join([*lines, *([body] if body else []), claude_line(result["claude"])])
 
 
-@click.command("playlists", short_help="M3U8 playlists from seeds, a genre, or --auto clusters.")
+@click.command("playlists", short_help="M3U8 playlists from seeds, a genre, clusters, words.")
 @click.option("--seed", "seeds", multiple=True, metavar="TRACK",
               help='A seed track: a path or "Artist - Title". Repeat it for a playlist between several seeds.')
 @click.option("--to", "to", metavar="TRACK", help="With one --seed: a path from the seed to this track.")
