@@ -32,7 +32,7 @@ from enrich.playlists.build import (
     rules_from,
 )
 from enrich.playlists.settings import PlaylistsConfig
-from enrich.playlists.similarity import Target, score
+from enrich.playlists.similarity import Scores, SoundSpace, Target, score
 from enrich.playlists.titles import main_artist
 from enrich.sources.interpret import Span, Wish
 from enrich.store.library_view import LibraryView
@@ -206,7 +206,7 @@ def plan_wish(prep: Prepared, wish: Wish, cfg: PlaylistsConfig, *, artist_bonus:
     end = None
     if wish.ordering == "journey" and wish.journey is not None:
         ends = [end_target(prep, point, found, allowed) for point in wish.journey]
-        scores = score(view, prep.space, path_targets(ends[0], ends[1]), cfg, combine="max")
+        scores = journey_scores(view, prep.space, path_targets(ends[0], ends[1]), cfg, allowed)
         first = best_present(view, np.where(allowed, score(view, prep.space, [ends[0]], cfg).total, -np.inf),
                              exists)
         last_scores = np.where(allowed, score(view, prep.space, [ends[1]], cfg).total, -np.inf)
@@ -239,6 +239,29 @@ def plan_wish(prep: Prepared, wish: Wish, cfg: PlaylistsConfig, *, artist_bonus:
     if minutes is not None and (wish.tracks or wish.minutes):
         playlist.notes.insert(0, f"--minutes {minutes:g} given: the wish's length not used")
     return playlist, reading
+
+
+def journey_scores(view: LibraryView, space: SoundSpace, points: list[Target], cfg: PlaylistsConfig,
+                   allowed: np.ndarray) -> Scores:
+    """Alike to any point of the way, each point's best allowed track counting 1.
+
+    Raw scores favour the ends (each is a real track, the points between are
+    blends no track sounds exactly like), so the middle of the way would lose
+    its tracks to the neighbours of the ends; scaled per point, it competes.
+    """
+    each = [score(view, space, [point], cfg) for point in points]
+    totals = np.array([s.total for s in each])
+    for row in totals:
+        usable = row[allowed & np.isfinite(row)]
+        best = float(usable.max()) if len(usable) else 0.0
+        if best > 0:
+            row /= np.float32(best)
+    pick = np.nan_to_num(totals, nan=-np.inf).argmax(axis=0)
+    cols = np.arange(totals.shape[1])
+    return Scores(total=totals.max(axis=0).astype(np.float32),
+                  sound=np.array([s.sound for s in each])[pick, cols],
+                  key=np.array([s.key for s in each])[pick, cols],
+                  genre=np.array([s.genre for s in each])[pick, cols])
 
 
 def end_target(prep: Prepared, point: str, found: dict[str, np.ndarray], allowed: np.ndarray) -> Target:
