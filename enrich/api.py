@@ -223,8 +223,9 @@ class Library:
             partial.write_text(page, encoding="utf-8")
             os.replace(partial, target)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise UsageError(f"{target}: cannot write the report: {exc.strerror}") from exc
+        finally:  # also on Ctrl-C: no half page is left beside the target
+            partial.unlink(missing_ok=True)
         return ReportFile(out=str(target), bytes=len(page.encode("utf-8")), map_points=len(data.map_rows),
                           tracks_with_features=data.map_total)
 

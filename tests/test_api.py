@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -210,3 +215,43 @@ def test_every_command_is_a_skin_over_library(name):
     beyond = {m for m in ours if not any(m == p or m.startswith(p + ".") for p in SKIN_IMPORTS)}
     assert not beyond, f"`enrich {name}` reaches past Library: {sorted(beyond)}"
     assert "Library" in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}, f"`enrich {name}` never calls Library"
+
+
+SCAN_FROM_PYTHON = """
+import sys
+from enrich import Library
+from enrich.errors import Interrupted
+try:
+    Library(db=sys.argv[1], config=sys.argv[2]).scan([sys.argv[3]], workers=1)
+except Interrupted as exc:
+    print(f"caught: {exc}")
+    sys.exit(3)
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_library_call_raises_interrupted_and_the_next_call_resumes(tmp_path):
+    from tests.test_analysis_audio import music, write_audio
+    from tests.test_interrupts import runs, wait_for
+
+    db, many, short = tmp_path / "lib.db", tmp_path / "many", tmp_path / "short.flac"
+    many.mkdir()
+    write_audio(short, music(seconds=1, sr=22050, tempo=120, seed=1), 22050)
+    for i in range(400):
+        shutil.copyfile(short, many / f"{i:03d}.flac")
+    cfg = tmp_path / "small-batches.toml"
+    cfg.write_text("[scan]\nchunk_size = 4\n[store]\nbatch_size = 4\nflush_interval = 0.01\n")
+    proc = subprocess.Popen([sys.executable, "-c", SCAN_FROM_PYTHON, str(db), str(cfg), str(many)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    wait_for(db, "SELECT COUNT(*) FROM tracks", 8, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3 and out.startswith("caught: interrupted;"), (out, err)
+    assert runs(db) == [(1, "scan", "interrupted")]
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+    assert 8 <= stored < 400
+    again = Library(db=db, config=cfg).scan([many], workers=1)
+    assert again.resumed and again.run_id == 1 and again.read == 400 - stored
+    assert runs(db) == [(1, "scan", "done")]
