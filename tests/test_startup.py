@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from enrich.cli import COMMANDS
+from enrich.cli import COMMANDS, SUMMARIES
 from tests.conftest import REPO, run_enrich
 
 HEAVY = ("numpy", "scipy", "soundfile", "soxr", "av", "librosa")
@@ -91,3 +91,15 @@ if __name__ == "__main__":
                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["None", "True", "[]"], out.stdout
+
+
+def test_the_command_list_of_enrich_help_is_each_commands_own_short_help():
+    # `enrich --help` lists commands from a table, so it imports none of them: the table must say what they say.
+    import importlib
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name, module in COMMANDS.items():
+        assert SUMMARIES[name] == importlib.import_module(module).command.get_short_help_str(), name
+    listed = run_enrich("--help").stdout
+    for name, summary in SUMMARIES.items():
+        assert f"  {name:<9}  {summary}\n" in listed

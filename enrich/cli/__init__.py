@@ -40,6 +40,22 @@ COMMANDS = {
     "report": "enrich.cli.report",
 }
 
+# What `enrich --help` lists for each command: its short_help, written here too so that
+# listing the commands imports none of them (tests/test_startup.py keeps the two equal).
+SUMMARIES = {
+    "analyze": "Tempo, key, loudness and timbre of new and changed tracks.",
+    "cache": "Stats, prune or clear the disk HTTP cache.",
+    "config": "The settings in force and where each came from; the paths used.",
+    "export": "All tracks as CSV, JSON lines or tag fields.",
+    "genres": "Nightly: genres from Last.fm, MusicBrainz and Claude.",
+    "ls": "List tracks, albums or artists matching a query.",
+    "playlists": "M3U8 playlists from seeds, a genre, or --auto clusters.",
+    "report": "One self-contained HTML page of plots about the library.",
+    "runs": "History of long runs; `runs show ID` for one.",
+    "scan": "Read tags and audio properties into the database.",
+    "stats": "Counts: tracks, genres, features, failures, dropped tags, runs.",
+}
+
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -50,6 +66,21 @@ class LazyGroup(click.Group):
             return None
         command: click.Command = importlib.import_module(COMMANDS[name]).command
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from ``SUMMARIES``; a command without one is imported for its help."""
+        rows = []
+        for name in self.list_commands(ctx):
+            summary = SUMMARIES.get(name)
+            if summary is None:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                summary = command.get_short_help_str(formatter.width - 6 - len(name))
+            rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
