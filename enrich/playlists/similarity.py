@@ -159,15 +159,18 @@ def tempo_correction(space: SoundSpace, target: Target) -> tuple[np.ndarray, np.
     t, t_alt = target.tempo
     if space.log_tempo is None or space.log_alt is None or space.tempo_scale <= 0 or not np.isfinite(t):
         return None
-    plain = space.log_tempo - np.float32(t)
-    direct = np.abs(plain)
-    via = np.abs(space.log_alt - np.float32(t))
+    # Few full-width temporaries: at a million tracks each new one costs its page faults.
+    direct = space.log_tempo - np.float32(t)
+    np.abs(direct, out=direct)
+    via = space.log_alt - np.float32(t)
+    np.abs(via, out=via)
     if np.isfinite(t_alt):
-        np.fmin(via, np.abs(space.log_tempo - np.float32(t_alt)), out=via)
+        other = space.log_tempo - np.float32(t_alt)
+        np.fmin(via, np.abs(other, out=other), out=via)
     via += np.float32(ALT_TEMPO_COST)
     rows = np.flatnonzero(via < direct)  # NaN (no runner-up, no tempo) compares false
-    closer, same = via[rows], plain[rows]
-    amounts: np.ndarray = np.float32(space.tempo_scale) * (closer * closer - same * same)
+    closer, plain = via[rows], space.log_tempo[rows] - np.float32(t)
+    amounts: np.ndarray = np.float32(space.tempo_scale) * (closer * closer - plain * plain)
     return rows, amounts
 
 
@@ -225,25 +228,28 @@ def genre_similarity(view: LibraryView, profile: np.ndarray) -> np.ndarray:
     padded = np.append(profile.astype(np.float32), np.float32(0.0))  # slot -1 -> 0
     best = np.take(padded, view.genre_ids[:, 0])
     best *= view.genre_weights[:, 0]
+    column = np.empty_like(best)  # one buffer for the other slots: fresh memory costs page faults
     for slot in range(1, view.genre_ids.shape[1]):
-        column = np.take(padded, view.genre_ids[:, slot])
+        np.take(padded, view.genre_ids[:, slot], out=column)
         column *= view.genre_weights[:, slot]
         np.maximum(best, column, out=best)
     return best
 
 
 def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: PlaylistsConfig) -> Scores:
-    """One target against every track, in place over a few float32 columns (a million tracks in tens of ms).
+    """One target against every track, over a few float32 columns (a million tracks in tens of ms).
 
-    The arithmetic is that of the plain formulation: weights are summed in float64
-    and rounded to float32, parts in float32, so results do not depend on how it is laid out.
+    The arithmetic is that of the plain formulation (each part added where the track has it,
+    weights summed in float64 and rounded to float32, parts in float32), so scores do not depend
+    on how it is laid out. What depends only on which parts a track has (the sum of weights,
+    whether it is comparable, the partial penalty) is worked out once per combination of parts
+    (at most 8) and looked up, instead of masked operations over every track.
     """
     n = len(view)
     num = np.zeros(n, dtype=np.float32)
-    den = np.zeros(n, dtype=np.float32)
-    compared = np.zeros(n, dtype=bool)  # the key alone does not make two tracks comparable
-    lacking = np.zeros(n, dtype=bool)   # the track lacks a part the target has: partial_penalty
+    parts = np.zeros(n, dtype=np.uint8)  # bit 1: sound, 2: key, 4: genre, where the track has the part
     sound = key = genre = None
+    weights: list[tuple[int, float, bool]] = []  # (bit, weight, makes tracks comparable) of the target's parts
     if target.sound is not None and cfg.weight_sound > 0:
         has = space.has
         t = np.asarray(target.sound)  # float32, or float64 for points between two seeds
@@ -259,35 +265,62 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
         np.negative(msd, out=msd)
         msd /= kind(space.total_weight)
         sound = np.exp(msd, out=msd).astype(np.float32, copy=False)
+        add_part(num, sound, cfg.weight_sound, has)
         sound[~has] = np.nan
-        add_part(num, den, sound, cfg.weight_sound, has)
-        compared |= has
-        lacking |= ~has
+        parts |= has
+        weights.append((1, cfg.weight_sound, True))
     if target.camelot >= 0 and cfg.weight_key > 0:
         known = view.camelot >= 0
         key = np.take(CAMELOT[target.camelot], view.camelot.astype(np.intp))  # -1 (unknown) is masked next
+        add_part(num, key, cfg.weight_key, known)
         key[~known] = np.nan
-        add_part(num, den, key, cfg.weight_key, known)
+        parts |= known.view(np.uint8) << 1
+        weights.append((2, cfg.weight_key, False))  # the key alone does not make two tracks comparable
     if target.genre_profile is not None and cfg.weight_genre > 0:
         tagged = view.genre_ids[:, 0] >= 0
         genre = genre_similarity(view, target.genre_profile)
+        add_part(num, genre, cfg.weight_genre, tagged)
         genre[~tagged] = np.nan
-        add_part(num, den, genre, cfg.weight_genre, tagged)
-        compared |= tagged
-        lacking |= ~tagged
-    usable = compared & (den > 0)
-    total = np.full(n, -np.inf, dtype=np.float32)
-    np.divide(num, den, out=total, where=usable)
-    np.multiply(total, np.float32(cfg.partial_penalty), out=total, where=lacking & usable)
+        parts |= tagged.view(np.uint8) << 2
+        weights.append((4, cfg.weight_genre, True))
+    den, factor = by_parts(weights, cfg.partial_penalty)
+    rows = parts.astype(np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = num / den[rows]
+        total *= factor[rows]
+    total[(factor == 0)[rows]] = -np.inf
     nan = np.full(n, np.nan, dtype=np.float32)
     return Scores(total=total, sound=nan if sound is None else sound, key=nan.copy() if key is None else key,
                   genre=nan.copy() if genre is None else genre)
 
 
-def add_part(num: np.ndarray, den: np.ndarray, part: np.ndarray, weight: float, present: np.ndarray) -> None:
-    """num += weight * part and den += weight where the track has the part (den summed in float64)."""
-    np.add(num, part * np.float32(weight), out=num, where=present)
-    np.add(den, np.float64(weight), out=den, where=present, casting="same_kind")
+def add_part(num: np.ndarray, part: np.ndarray, weight: float, present: np.ndarray) -> None:
+    """num += weight * part where the track has the part (adding +0 elsewhere leaves num as it is)."""
+    np.add(num, np.where(present, part * np.float32(weight), np.float32(0.0)), out=num)
+
+
+def by_parts(weights: list[tuple[int, float, bool]], partial_penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each combination of parts a track has (index = its bits): the sum of their weights
+    (float64 sums rounded to float32 after each part, as adding them column by column does), and
+    the factor its score is multiplied by: 1, the partial penalty when it lacks a part the target
+    has, or 0 when it cannot be compared at all (no sound or genre in common, or no weight)."""
+    den = np.zeros(8, dtype=np.float32)
+    factor = np.ones(8, dtype=np.float32)
+    for bits in range(8):
+        total = np.float32(0.0)
+        compared = lacking = False
+        for bit, weight, comparable in weights:
+            if bits & bit:
+                total = np.float32(np.float64(total) + np.float64(weight))
+                compared |= comparable
+            elif comparable:
+                lacking = True
+        den[bits] = total
+        if not (compared and total > 0):
+            factor[bits] = 0.0
+        elif lacking:
+            factor[bits] = np.float32(partial_penalty)
+    return den, factor
 
 
 def score(view: LibraryView, space: SoundSpace, targets: list[Target], cfg: PlaylistsConfig,
