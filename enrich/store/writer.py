@@ -107,8 +107,11 @@ class Writer:
         self.raise_if_failed()
         group = list(ops)
         if group:
-            await self.queue.put(group)
-            self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
+            try:
+                self.queue.put_nowait(group)  # the usual case, without a coroutine per group
+            except asyncio.QueueFull:
+                await self.queue.put(group)
+                self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
 
     async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[R]]) -> R:
         """Run ``fn(conn)`` in its own transaction after what is queued; return its result."""
