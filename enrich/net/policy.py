@@ -70,9 +70,17 @@ def join_url(base_url: str, path: str) -> str:
     """``path`` under ``base_url``, whose own query (say, a proxy's token) is kept."""
     if "://" in path:
         return path
+    head, base_path, query = split_base(base_url)
+    joined = base_path.rstrip("/") + "/" + path.lstrip("/")
+    return f"{head}{joined}?{query}" if query else f"{head}{joined}"
+
+
+@functools.lru_cache(maxsize=16)
+def split_base(base_url: str) -> tuple[str, str, str]:
+    """(scheme://netloc, path, query) of a base URL, as urlunsplit puts them back together."""
     base = urllib.parse.urlsplit(base_url)
-    joined = base.path.rstrip("/") + "/" + path.lstrip("/")
-    return urllib.parse.urlunsplit((base.scheme, base.netloc, joined, base.query, ""))
+    head = urllib.parse.urlunsplit((base.scheme, base.netloc, "", "", ""))
+    return head, base.path, base.query
 
 
 def url_secrets(url: str) -> list[str]:
@@ -117,15 +125,24 @@ def public_url(url: str, params: Mapping[str, Any] | None = None) -> str:
     user:password@ left out."""
     url = url.partition("#")[0]
     base, _, query = url.partition("?")
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True) if query else []
+    pairs = tuple(urllib.parse.parse_qsl(query, keep_blank_values=True)) if query else ()
     if params:
-        pairs.extend((k, str(v)) for k, v in params.items())
-    pairs = sorted(p for p in pairs if p[0].lower() not in SECRET_PARAMS)
+        pairs += tuple((k, str(v)) for k, v in params.items())
     scheme, sep, rest = base.partition("://")
     host, slash, path = rest.partition("/")
     host = host.rpartition("@")[2]
     base = f"{scheme}{sep}{host.lower()}{slash}{path}"
-    return f"{base}?{urllib.parse.urlencode(pairs)}" if pairs else base
+    encoded = public_query(pairs) if pairs else ""
+    return f"{base}?{encoded}" if encoded else base
+
+
+@functools.lru_cache(maxsize=256)
+def public_query(pairs: tuple[tuple[str, str], ...]) -> str:
+    """The sorted query without secret parameters, encoded. Remembered: most requests of a
+    source share their parameters (a lookup's fmt and inc), and encoding them cost a quarter
+    of a cached lookup."""
+    kept = sorted(p for p in pairs if p[0].lower() not in SECRET_PARAMS)
+    return urllib.parse.urlencode(kept) if kept else ""
 
 
 def request_key(method: str, url: str, params: Mapping[str, Any] | None, body: Any) -> str:
