@@ -49,7 +49,7 @@ SUMMARIES = {
     "export": "All tracks as CSV, JSON lines or tag fields.",
     "genres": "Nightly: genres from Last.fm, MusicBrainz and Claude.",
     "ls": "List tracks, albums or artists matching a query.",
-    "playlists": "M3U8 playlists from seeds, a genre, or --auto clusters.",
+    "playlists": "M3U8 playlists from seeds, a genre, clusters, words.",
     "report": "One self-contained HTML page of plots about the library.",
     "runs": "History of long runs; `runs show ID` for one.",
     "scan": "Read tags and audio properties into the database.",
