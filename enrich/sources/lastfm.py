@@ -277,3 +277,9 @@ async def album_top_tags(client: Client, artist: str, album: str, *, mbid: str |
     what = f"album {artist} - {album}"
     return await call(client, "album.getTopTags", what, lambda b: parse_tags(b, artist, album=album),
                       artist=artist, album=album, mbid=mbid, autocorrect=1)
+
+
+async def similar_artists(client: Client, artist: str, *, limit: int = 100) -> list[tuple[str, float]]:
+    """artist.getSimilar: (name, match 0..1), closest first; cached for the source's ttl_days."""
+    return await call(client, "artist.getSimilar", f"similar artists of {artist}", parse_similar,
+                      artist=artist, limit=limit, autocorrect=1)

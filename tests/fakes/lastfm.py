@@ -2,9 +2,21 @@
 errors in 200 bodies (error 6, sometimes with 404), a single tag as an object,
 "" for no album tags, counts as strings for some artists, an unknown track of a
 known artist as a stub with no tags, autocorrected names in @attr, error 10/26
-for bad or suspended keys (HTTP 403), error 29 with HTTP 429 over the rate."""
+for bad or suspended keys (HTTP 403), error 29 with HTTP 429 over the rate.
+
+A user's listening (user.getTopTracks, user.getRecentTracks) is paged as the
+real API pages it: `page` and `limit` (default 50; at most 1000, recent 200),
+`@attr` with page, perPage, totalPages and total as strings, playcount and
+dates as strings, one track as an object, none as [], the track playing now
+on top of page 1's limit, a page past the end empty; an unknown user is
+error 6 (HTTP 404 for some names), a private user's recent tracks error 17.
+artist.getSimilar answers as the recording in ../shared/recorded-api does
+(match as a string)."""
 
 from __future__ import annotations
+
+import math
+import time
 
 from aiohttp import web
 
@@ -89,7 +101,91 @@ def make_app(world: World, service: Service, key: str, suspended_keys: frozenset
             "artist": {"name": artist.name, "mbid": artist.mbid, "url": "https://www.last.fm/music/" + artist.name},
             "@attr": {"index": "0"}}}})
 
+    def images(url: str) -> list[dict[str, str]]:
+        return [{"#text": f"{url}/{size}.png", "size": size} for size in ("small", "medium", "large", "extralarge")]
+
+    def one_or_list(items: list) -> object:
+        return items[0] if len(items) == 1 else items  # quirk: one item is an object
+
+    def user_of(q):
+        user = world.listener(q.get("user", ""))
+        if user is None:
+            return None, error(6, "User not found", status=404 if len(q.get("user", "")) % 3 == 0 else 200)
+        return user, None
+
+    def paging(q, items: list, cap: int):
+        try:
+            limit = min(max(int(q.get("limit", "50")), 1), cap)
+            page = max(int(q.get("page", "1")), 1)
+        except ValueError:
+            return None, None, error(6, "Invalid parameters - Your request is missing a required parameter")
+        pages = max(1, math.ceil(len(items) / limit))
+        attr = {"page": str(page), "perPage": str(limit), "totalPages": str(pages), "total": str(len(items))}
+        return items[(page - 1) * limit: page * limit], attr, None
+
+    def user_top_tracks(q):
+        user, fault = user_of(q)
+        if fault is not None:
+            return fault
+        rows, attr, fault = paging(q, user.top_of(q.get("period", "overall")), 1000)
+        if fault is not None:
+            return fault
+        first = (int(attr["page"]) - 1) * int(attr["perPage"])
+        items = []
+        for rank, (artist, title, plays) in enumerate(rows, first + 1):
+            url = "https://www.last.fm/music/" + artist.replace(" ", "+")
+            track, known = world.track(artist, title), world.artist(artist)
+            items.append({"streamable": {"fulltrack": "0", "#text": "0"}, "mbid": track.mbid if track else "",
+                          "name": title, "image": images(url),
+                          "artist": {"url": url, "name": artist, "mbid": known.mbid if known else ""},
+                          "url": f"{url}/_/{title.replace(' ', '+')}", "duration": "0",
+                          "@attr": {"rank": str(rank)}, "playcount": str(plays)})
+        return web.json_response({"toptracks": {"track": one_or_list(items), "@attr": {"user": user.name, **attr}}})
+
+    def user_recent_tracks(q):
+        user, fault = user_of(q)
+        if fault is not None:
+            return fault
+        if user.private:
+            return error(17, "Login: User required to be logged in")
+        rows, attr, fault = paging(q, user.recent, 200)
+        if fault is not None:
+            return fault
+
+        def item(artist, title, when=None):
+            url = "https://www.last.fm/music/" + artist.replace(" ", "+")
+            out = {"artist": {"mbid": "", "#text": artist}, "streamable": "0", "image": images(url), "mbid": "",
+                   "album": {"mbid": "", "#text": ""}, "name": title, "url": f"{url}/_/{title.replace(' ', '+')}"}
+            if when is None:
+                out["@attr"] = {"nowplaying": "true"}
+            else:
+                out["date"] = {"uts": str(when), "#text": time.strftime("%d %b %Y, %H:%M", time.gmtime(when))}
+            return out
+
+        items = [item(a, t, when) for a, t, when in rows]
+        if user.now_playing and attr["page"] == "1":
+            items.insert(0, item(*user.now_playing))  # on top of the limit
+        return web.json_response({"recenttracks": {"track": one_or_list(items), "@attr": {"user": user.name, **attr}}})
+
+    def artist_similar(q):
+        artist = resolve(q)
+        if artist is None:
+            return error(6, "The artist you supplied could not be found")
+        limit = int(q.get("limit", "100") or 100)
+        items = []
+        for name, match in artist.similar[:limit]:
+            other = world.artist(name)
+            url = "https://www.last.fm/music/" + name.replace(" ", "+")
+            items.append({"name": name, "mbid": other.mbid if other else "", "match": f"{match:g}", "url": url,
+                          "image": images(url), "streamable": "0"})
+        # No similar artists: an empty list, as for no tags.
+        return web.json_response({"similarartists": {"artist": one_or_list(items) if items else [],
+                                                     "@attr": {"artist": artist.name}}})
+
     METHODS = {
+        "user.gettoptracks": user_top_tracks,
+        "user.getrecenttracks": user_recent_tracks,
+        "artist.getsimilar": artist_similar,
         "artist.gettoptags": artist_top_tags,
         "track.gettoptags": track_top_tags,
         "album.gettoptags": album_top_tags,

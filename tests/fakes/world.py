@@ -37,6 +37,7 @@ class Artist:
     disambiguation: str = ""
     string_counts: bool = False  # Last.fm quirk: counts as strings
     genre: str = ""  # what the fake Claude answers for this artist's tracks
+    similar: list[tuple[str, float]] = field(default_factory=list)  # Last.fm artist.getSimilar: (name, match 0..1)
 
     def __post_init__(self):
         self.mbid = self.mbid or mbid_for("artist", self.name)
@@ -74,6 +75,20 @@ class Album:
 
 
 @dataclass
+class Listener:
+    """A Last.fm user: most played tracks per period, and scrobbles."""
+
+    name: str
+    top: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)  # period -> (artist, title, plays)
+    recent: list[tuple[str, str, int]] = field(default_factory=list)  # (artist, title, unix time), newest first
+    now_playing: tuple[str, str] | None = None
+    private: bool = False  # hides recent tracks (error 17)
+
+    def top_of(self, period: str) -> list[tuple[str, str, int]]:
+        return self.top.get(period, self.top.get("overall", []))
+
+
+@dataclass
 class World:
     artists: list[Artist] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=list)
@@ -81,6 +96,7 @@ class World:
     merged: dict[str, str] = field(default_factory=dict)  # old MBID -> current MBID
     # sentence -> what the fake Claude answers a playlist wish with (tests.fakes.wishes)
     wishes: dict[str, object] = field(default_factory=dict)
+    listeners: list[Listener] = field(default_factory=list)
 
     def __post_init__(self):
         self.index()
@@ -95,6 +111,10 @@ class World:
         self.by_mbid.update({al.mbid: ("release-group", al) for al in self.albums})
         self.track_index = {(norm(t.artist), norm(t.title)): t for t in self.tracks}
         self.album_index = {(norm(al.artist), norm(al.title)): al for al in self.albums}
+        self.by_user = {u.name.casefold(): u for u in self.listeners}  # Last.fm user names ignore case
+
+    def listener(self, name: str) -> Listener | None:
+        return self.by_user.get(name.casefold())
 
     def artist(self, name: str) -> Artist | None:
         return self.by_name.get(norm(name))
@@ -141,6 +161,25 @@ class World:
         world = cls(artists, tracks, albums)
         world.merged[mbid_for("artist", "Portishead (old id)")] = artists[0].mbid
         return world
+
+    @classmethod
+    def listening_demo(cls) -> World:
+        """The README's --lastfm-user example: user 'rj' over the quickstart's fixture artists."""
+        top = [("Daft Punk", "Around the World", 212), ("Kraftwerk", "Das Model", 187),
+               ("Daft Punk", "One More Time", 160), ("Miles Davis", "So What", 141), ("Air", "La femme d'argent", 96),
+               ("Kraftwerk", "Computer Love", 88), ("Daft Punk", "Da Funk (Radio Edit)", 77),
+               ("Justice", "D.A.N.C.E.", 61), ("Lumen Drift", "Sodium Lights", 54), ("Cassius", "1999", 40),
+               ("Stardust", "Music Sounds Better with You", 33)]
+        artists = [
+            Artist("Daft Punk", similar=[("Justice", 1.0), ("Cassius", 0.81), ("Kraftwerk", 0.42), ("Air", 0.39)]),
+            Artist("Kraftwerk", similar=[("Daft Punk", 0.42), ("Lumen Drift", 0.35), ("Cluster", 0.31)]),
+            Artist("Miles Davis", similar=[("John Coltrane", 1.0)]),
+            Artist("Air", similar=[("Lumen Drift", 0.58), ("The Velvet Meridian", 0.47), ("Daft Punk", 0.39)]),
+            Artist("Justice"), Artist("Lumen Drift", similar=[("The Velvet Meridian", 0.66)]), Artist("Cassius"),
+            Artist("Stardust"),
+        ]
+        recent = [(a, t, 1_767_225_600 - 240 * k) for k, (a, t, _) in enumerate(top * 2)]
+        return cls(artists, listeners=[Listener("rj", top={"3month": top, "overall": top}, recent=recent)])
 
     @classmethod
     def synthetic(cls, n_artists: int, tracks_per_artist: int = 1, seed: int = 7,
