@@ -302,17 +302,20 @@ class Library:
         return [Explanation.from_dict(e) for e in running.run(explain(self.config, str(ref)))]
 
     def playlists(self, seeds: Sequence[str] = (), *, to: str | None = None, genre: str | None = None,
-                  auto: int = 0, length: int | None = None, minutes: float | None = None,
+                  auto: int = 0, lastfm_user: str | None = None, period: str | None = None,
+                  length: int | None = None, minutes: float | None = None,
                   direction: str | None = None, out_dir: str | os.PathLike[str] | None = None,
                   name: str | None = None, dry_run: bool = False) -> PlaylistsResult:
         """Build M3U8 playlists, as `enrich playlists`: from ``seeds`` (tracks: paths or 'Artist - Title';
-        with ``to``, a path from the one seed to that track), a ``genre``, or ``auto`` clusters; each track
-        with its score and reasons. ``dry_run`` writes no file."""
+        with ``to``, a path from the one seed to that track), a ``genre``, ``auto`` clusters, or what the
+        Last.fm user ``lastfm_user`` plays most over ``period`` (7day, 1month, 3month, 6month, 12month,
+        overall, or recent for the latest scrobbles; the result's ``lastfm`` lists every played track the
+        library does not have); each track with its score and reasons. ``dry_run`` writes no file."""
         from enrich.playlists.build import Request, make_playlists
 
         request = Request(seeds=tuple(seeds), to=to, genre=genre, auto=auto, length=length, minutes=minutes,
                           direction=direction, out_dir=None if out_dir is None else str(out_dir), name=name,
-                          dry_run=dry_run)
+                          dry_run=dry_run, lastfm_user=lastfm_user, period=period)
         return PlaylistsResult.from_dict(running.run(make_playlists(self.config, request)))
 
     def prompt_playlist(self, sentence: str, *, length: int | None = None, minutes: float | None = None,

@@ -111,13 +111,38 @@ class PlaylistTrack:
 @dataclass(frozen=True)
 class PlaylistRecord:
     name: str
-    kind: str                            # seed, path, genre, auto
+    kind: str                            # seed, path, genre, auto, lastfm
     file: str | None                     # the M3U8 written (None in a dry run)
     tracks: list[PlaylistTrack]
     count: int
     minutes: float
     notes: list[str]
     excluded: dict[str, int]             # tracks left out, by reason
+
+
+@dataclass(frozen=True)
+class PlayedTrack:
+    artist: str
+    title: str
+    plays: int                           # in the period (recent: among the scrobbles read)
+
+
+@dataclass(frozen=True)
+class LastfmReading:
+    """What --lastfm-user read from Last.fm, and what of it the library has."""
+
+    user: str
+    period: str                          # 7day ... overall, or recent
+    read: int                            # distinct songs read
+    total: int | None                    # what Last.fm says the user has in the period
+    pages: int
+    matched: int                         # of them in the library
+    seeds: int
+    not_in_library: list[PlayedTrack]    # every one, most played first
+    similar_artists: dict[str, int]      # asked (artists looked up), tracks_by_them (with a lastfm part > 0)
+    notes: list[str]                     # lookups that failed (the playlist was still made)
+    requests: int
+    cache_hits: int
 
 
 @dataclass(frozen=True)
@@ -130,12 +155,16 @@ class PlaylistsResult:
     playlists: list[PlaylistRecord]
     timings_ms: dict[str, float]
     library_from: str                    # snapshot (mapped), rebuilt (read, snapshot written) or database
+    lastfm: LastfmReading | None = None  # with --lastfm-user
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlaylistsResult:
         made = [PlaylistRecord(**{**p, "tracks": [PlaylistTrack(**t) for t in p["tracks"]]})
                 for p in data["playlists"]]
-        return cls(**{**data, "playlists": made})
+        lastfm = data.get("lastfm")
+        reading = None if lastfm is None else LastfmReading(
+            **{**lastfm, "not_in_library": [PlayedTrack(**t) for t in lastfm["not_in_library"]]})
+        return cls(**{**data, "playlists": made, "lastfm": reading})
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -8,7 +8,7 @@ import click
 
 from enrich.api import Library
 from enrich.cli.options import App, common_options
-from enrich.playlists.settings import DIRECTIONS
+from enrich.playlists.settings import DIRECTIONS, PERIODS
 
 
 def clock(minutes_or_seconds: float | None) -> str:
@@ -18,10 +18,35 @@ def clock(minutes_or_seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def render(result: dict[str, Any], tables: bool = False) -> str:
-    """The playlists; each with its tracks, scores and reasons on a dry run (or with ``tables``)."""
+SHOWN_NOT_IN_LIBRARY = 5
+
+
+def render_lastfm(lf: dict[str, Any], verbosity: int) -> list[str]:
+    """What --lastfm-user read, and the played tracks the library does not have (the first few; all with -v)."""
+    pages = f"{lf['pages']} page{'s' if lf['pages'] != 1 else ''}"
+    lines = [f"Last.fm {lf['user']} ({lf['period']}): {lf['read']} tracks read ({pages}, {lf['requests']} requests), "
+             f"{lf['matched']} in the library, {lf['seeds']} seeds"]
+    similar = lf["similar_artists"]
+    if similar["asked"]:
+        lines.append(f"  similar artists of {similar['asked']} artists: {similar['tracks_by_them']} tracks by them "
+                     "or artists like them")
+    missing = lf["not_in_library"]
+    if missing:
+        shown = missing if verbosity > 0 else missing[:SHOWN_NOT_IN_LIBRARY]
+        more = "" if len(shown) == len(missing) else f" (first {len(shown)}; all with -v)"
+        lines.append(f"  {len(missing)} played tracks not in the library{more}:")
+        lines += [f"    {t['artist']} - {t['title']}  ({t['plays']})" for t in shown]
+    lines += [f"  note: {note}" for note in lf["notes"]]
+    return lines
+
+
+def render(result: dict[str, Any], tables: bool = False, verbosity: int = 0) -> str:
+    """The playlists; each with its tracks, scores and reasons on a dry run (or with ``tables``);
+    first, with --lastfm-user, what was read from Last.fm."""
     lines = []
     lib = result["library"]
+    if result.get("lastfm"):
+        lines += render_lastfm(result["lastfm"], verbosity)
     for p in result["playlists"]:
         head = f"{p['name']}  ({p['count']} tracks, {p['minutes']:g} min)"
         lines.append(head + (f" -> {p['file']}" if p["file"] else ""))
@@ -117,11 +142,17 @@ def render_prompt(result: dict[str, Any], explain: bool) -> str:
 @click.option("--explain", is_flag=True,
               help="With --prompt: print how the sentence was read, then the tracks with their reasons.")
 @click.option("--offline", is_flag=True, help="With --prompt: answer from the cache only (sentences asked before).")
+@click.option("--lastfm-user", metavar="NAME",
+              help="Seeds from what this Last.fm user plays most (needs $LASTFM_API_KEY); artists like theirs "
+                   "score higher ([playlists.weights] lastfm_similar).")
+@click.option("--period", type=click.Choice(PERIODS), default=None,
+              help="With --lastfm-user: the period of the most played tracks, or `recent` for the latest "
+                   "scrobbles [default: playlists.lastfm.period, overall].")
 @click.option("--dry-run", is_flag=True, help="Print the playlists with per-track score and reasons; write nothing.")
 @common_options
 def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None, auto: int | None, length: int | None,
             minutes: float | None, direction: str | None, out_dir: str | None, name: str | None, prompt: str | None,
-            explain: bool, offline: bool, dry_run: bool) -> None:
+            explain: bool, offline: bool, lastfm_user: str | None, period: str | None, dry_run: bool) -> None:
     """Build M3U8 playlists from the analysed and tagged library.
 
     \b
@@ -132,11 +163,12 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
     enrich playlists --genre "deep house" --direction energy-up
     enrich playlists --auto 10 --out ~/Playlists
     enrich playlists --prompt "rainy sunday jazz, nothing faster than 100 bpm, about an hour" --explain
+    enrich playlists --lastfm-user NAME --period 3month        # from what NAME plays most
     """
     if prompt is not None:
-        if seeds or to or genre or auto or direction:
+        if seeds or to or genre or auto or direction or lastfm_user is not None or period:
             raise click.UsageError("--prompt builds a playlist from the sentence alone; "
-                                   "leave out --seed, --to, --genre, --auto and --direction")
+                                   "leave out --seed, --to, --genre, --auto, --direction and --lastfm-user")
         result = Library(config=app.config).prompt_playlist(prompt, length=length, minutes=minutes, out_dir=out_dir,
                                                             name=name, dry_run=dry_run, offline=offline)
         for dropped in result["wish"]["dropped"]:
@@ -145,7 +177,7 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
         return
     if explain or offline:
         raise click.UsageError("--explain and --offline go with --prompt")
-    made = Library(config=app.config).playlists(seeds, to=to, genre=genre, auto=auto or 0, length=length,
-                                                minutes=minutes, direction=direction, out_dir=out_dir, name=name,
-                                                dry_run=dry_run)
-    app.emit(made.as_dict(), render)
+    made = Library(config=app.config).playlists(seeds, to=to, genre=genre, auto=auto or 0, lastfm_user=lastfm_user,
+                                                period=period, length=length, minutes=minutes, direction=direction,
+                                                out_dir=out_dir, name=name, dry_run=dry_run)
+    app.emit(made.as_dict(), lambda data: render(data, verbosity=app.verbosity))

@@ -24,8 +24,9 @@ from enrich.errors import PlaylistError, UsageError
 from enrich.playlists import auto, explain, m3u8, ordering, snapshot
 from enrich.playlists.constraints import Rules, select
 from enrich.playlists.genre_tree import load_tree, same_spelling
+from enrich.playlists.listening import Affinity, blend
 from enrich.playlists.seeds import resolve_seed
-from enrich.playlists.settings import DIRECTIONS, PlaylistsConfig
+from enrich.playlists.settings import DIRECTIONS, PERIODS, PlaylistsConfig
 from enrich.playlists.settings import check as check_settings
 from enrich.playlists.similarity import (
     Scores,
@@ -55,6 +56,8 @@ class Request:
     out_dir: str | None = None
     name: str | None = None
     dry_run: bool = False
+    lastfm_user: str | None = None     # seeds from what this Last.fm user plays most
+    period: str | None = None          # of --lastfm-user: 7day ... overall, or recent
 
 
 @dataclass
@@ -67,6 +70,18 @@ class Playlist:
     rules: Rules
     notes: list[str] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
+    affinity: Affinity | None = None   # the Last.fm similar-artists part of the score, if used
+    seed_why: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class Listened:
+    """Seeds found in a Last.fm user's listening (``from_lastfm``), for the pure core."""
+
+    seeds: list[int]
+    label: str
+    affinity: Affinity | None = None
+    seed_why: dict[int, str] = field(default_factory=dict)  # row -> what the WHY column says of that seed
 
 
 @dataclass
@@ -80,9 +95,13 @@ class Prepared:
 
 
 def check_request(request: Request) -> None:
-    given = sum([bool(request.seeds), bool(request.genre), bool(request.auto)])
+    given = sum([bool(request.seeds), bool(request.genre), bool(request.auto), request.lastfm_user is not None])
     if given != 1:
-        raise UsageError("give one of --seed (repeatable), --genre or --auto N")
+        raise UsageError("give one of --seed (repeatable), --genre, --auto N or --lastfm-user NAME")
+    if request.period is not None and request.lastfm_user is None:
+        raise UsageError("--period goes with --lastfm-user")
+    if request.period is not None and request.period not in PERIODS:
+        raise UsageError(f"--period {request.period}: use one of {', '.join(PERIODS)}")
     if request.to and len(request.seeds) != 1:
         raise UsageError("--to makes a path from one --seed to another track; give exactly one --seed")
     if request.length is not None and request.minutes is not None:
@@ -138,8 +157,9 @@ def check_library(view: LibraryView) -> None:
 
 
 def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
-         exists: Callable[[str], bool] = os.path.exists, timings: dict[str, Any] | None = None) -> list[Playlist]:
-    """The playlists ``request`` asks for (nothing is written)."""
+         exists: Callable[[str], bool] = os.path.exists, timings: dict[str, Any] | None = None,
+         listened: Listened | None = None) -> list[Playlist]:
+    """The playlists ``request`` asks for (nothing is written); ``listened`` brings --lastfm-user's seeds."""
     timings = {} if timings is None else timings
     view = prep.view
     check_library(view)
@@ -161,6 +181,12 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
         # A genre playlist keeps to the genre and its close relatives.
         rules = replace(rules, genre_threshold=max(rules.genre_threshold, cfg.genre_parent))
         name, kind = request.name or label[:1].upper() + label[1:], "genre"
+    elif listened is not None:
+        # A track fits when it is like any of the user's favourites (not like all of them at once).
+        seeds = list(listened.seeds)
+        relation = prep.relation[:n_genres, :n_genres]
+        targets = [track_target(view, prep.space, relation, i) for i in seeds]
+        name, kind = request.name or listened.label, "lastfm"
     else:
         seeds = [resolve_seed(view, s) for s in request.seeds]
         if request.to:
@@ -191,7 +217,9 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
         name = request.name or label
 
     started = time.perf_counter()
-    scores = score(view, prep.space, targets, cfg, combine="max" if end is not None else "min")
+    scores = score(view, prep.space, targets, cfg, combine="max" if end is not None or listened else "min")
+    if listened is not None and listened.affinity is not None:
+        scores.total = blend(scores.total, listened.affinity.value, cfg.weights.lastfm_similar)
     if end is not None:
         scores.total[seeds] = np.inf  # the two ends are in the playlist whatever they score
     timings["score_ms"] = round((time.perf_counter() - started) * 1000, 2)
@@ -202,6 +230,8 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
         seeds = [start]
     playlist = assemble(prep, cfg, scores, seeds, rules, count, seconds, request.direction, end, exists, timings)
     playlist.name, playlist.kind = name, kind
+    if listened is not None:
+        playlist.affinity, playlist.seed_why = listened.affinity, dict(listened.seed_why)
     return [playlist]
 
 
@@ -354,7 +384,13 @@ async def make_playlists(config: Config, request: Request,
     wanted = (lookup(request.genre) or request.genre,) if request.genre else ()
     prep = prepare(view, cfg, parents, lookup, wanted, space=loaded.space)
     timings["prepare_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    playlists = plan(prep, request, cfg, exists, timings)
+    heard = None
+    if request.lastfm_user is not None:
+        from enrich.playlists.from_lastfm import read_listening  # the network layer only when it is needed
+
+        heard = await read_listening(config, cfg, view, request.lastfm_user, request.period, exists, timings)
+    listened = None if heard is None else Listened(heard.seeds, heard.label, heard.affinity, heard.seed_why())
+    playlists = plan(prep, request, cfg, exists, timings, listened)
     out_dir = Path(request.out_dir or cfg.out_dir or os.getcwd()).expanduser()
     written: set[str] = set()
     data = []
@@ -376,6 +412,7 @@ async def make_playlists(config: Config, request: Request,
         "playlists": data,
         "timings_ms": timings,
         "library_from": loaded.source,
+        **({"lastfm": heard.report()} if heard is not None else {}),
     }
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from enrich.playlists.listening import describe as describe_affinity
 from enrich.store.library_view import LibraryView
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ def number(value: float | np.floating[Any], digits: int = 3) -> float | None:
 
 
 def why(view: LibraryView, playlist: Playlist, row: int) -> str:
+    if row in playlist.seed_why:
+        return playlist.seed_why[row]
     if row in playlist.seeds:
         return "seed" if playlist.kind != "path" or row == playlist.seeds[0] else "end seed"
     s = playlist.scores
@@ -34,6 +37,8 @@ def why(view: LibraryView, playlist: Playlist, row: int) -> str:
     if np.isfinite(s.genre[row]):
         top = view.genre_ids[row, 0]
         parts.append(f"genre {s.genre[row]:.2f}" + (f" ({view.genre_names[top]})" if top >= 0 else ""))
+    if playlist.affinity is not None:
+        parts.append(describe_affinity(playlist.affinity, row))
     if not np.isfinite(s.sound[row]) and not view.has_features[row]:
         parts.append("no features: by genre")
     return ", ".join(parts) or "closest left"

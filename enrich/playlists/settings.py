@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from enrich.errors import ConfigError
 
 DIRECTIONS = ("energy-up", "energy-down", "tempo-up", "tempo-down")
+PERIODS = ("7day", "1month", "3month", "6month", "12month", "overall", "recent")
+
+
+@dataclass(frozen=True)
+class PlaylistWeights:
+    """[playlists.weights]: extra parts of the score, each 0 = off."""
+
+    lastfm_similar: float = 0.2
+
+
+@dataclass(frozen=True)
+class LastfmListening:
+    """[playlists.lastfm]: playlists from a Last.fm user's listening (--lastfm-user)."""
+
+    period: str = "overall"
+    tracks: int = 200
+    page_size: int = 200
+    seeds: int = 5
+    similar_artists: int = 5
+    similar_limit: int = 100
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,8 @@ class PlaylistsConfig:
     flow_direction: float = 2.0
     auto_iterations: int = 15
     random_seed: int = 1
+    weights: PlaylistWeights = field(default_factory=PlaylistWeights)
+    lastfm: LastfmListening = field(default_factory=LastfmListening)
 
 
 # Keys that must stay in a range: (low, high), None = open.
@@ -54,6 +76,18 @@ def check(cfg: PlaylistsConfig) -> PlaylistsConfig:
         if value < low or (high is not None and value > high):
             allowed = f"{low}..{high}" if high is not None else f"{low} or more"
             raise ConfigError(f"[playlists] {f.name} = {value!r} is not allowed; expected {allowed}")
+    if cfg.weights.lastfm_similar < 0:
+        raise ConfigError(f"[playlists.weights] lastfm_similar = {cfg.weights.lastfm_similar!r} is not allowed; "
+                          "expected 0 or more (0 turns it off)")
+    lf = cfg.lastfm
+    if lf.period not in PERIODS:
+        raise ConfigError(f"[playlists.lastfm] period = {lf.period!r} is not allowed; expected one of "
+                          + ", ".join(PERIODS))
+    for name, low, high in (("tracks", 1, 10000), ("page_size", 1, 1000), ("seeds", 1, 50),
+                            ("similar_artists", 0, 50), ("similar_limit", 1, 250)):
+        value = getattr(lf, name)
+        if not low <= value <= high:
+            raise ConfigError(f"[playlists.lastfm] {name} = {value!r} is not allowed; expected {low}..{high}")
     if cfg.weight_sound + cfg.weight_genre <= 0:
         raise ConfigError("[playlists] weight_sound and weight_genre are both 0; playlists need one of them")
     if cfg.max_duration and cfg.min_duration > cfg.max_duration:
