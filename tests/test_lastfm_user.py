@@ -421,3 +421,20 @@ def test_the_readme_example_on_the_demo_database(tmp_path):
 
     assert tracks(lines) == tracks(expected)
     assert json.loads(again.stdout)["lastfm"]["requests"] == 1  # the similar artists came from the cache
+
+
+def test_the_python_api_takes_the_same_request(library, tmp_path):
+    """`enrich.Library` is the front door: --lastfm-user is there as lastfm_user= and period=."""
+    from enrich import Library
+
+    _root, db, info = library
+    rows = top_rows_of(info, 1, 4)
+    with ThreadedFakes(listening_world(info, rows, not_in_library=2)) as fakes:
+        config = load(write_config(fakes, tmp_path, db), env=fakes.env())
+        made = Library(config=config).playlists(lastfm_user="rj", period="7day", length=6, dry_run=True)
+        asked = list(fakes.service("lastfm").counters.paths)
+    # 7day holds the first three played tracks only.
+    assert made["lastfm"]["period"] == "7day" and made["lastfm"]["read"] == 3 and made["lastfm"]["matched"] == 3
+    assert any("period=7day" in p for p in asked)
+    seeds = [t for t in made["playlists"][0]["tracks"] if t["why"].startswith("seed")]
+    assert [(t["artist"], t["title"]) for t in seeds] == [(info.artists[i], info.titles[i]) for i in rows[:3]]
