@@ -438,3 +438,17 @@ def test_the_python_api_takes_the_same_request(library, tmp_path):
     assert any("period=7day" in p for p in asked)
     seeds = [t for t in made["playlists"][0]["tracks"] if t["why"].startswith("seed")]
     assert {(t["artist"], t["title"]) for t in seeds} == {(info.artists[i], info.titles[i]) for i in rows[:3]}
+
+
+@pytest.mark.anyio
+async def test_an_empty_library_is_said_before_last_fm_is_asked(tmp_path):
+    from enrich.store.db import open_db
+
+    db = tmp_path / "empty.db"
+    conn = await open_db(db)
+    await conn.close()
+    async with FakeServices(listening_world(None, (), not_in_library=2)) as fakes:
+        config = load(write_config(fakes, tmp_path, db), env=fakes.env())
+        with pytest.raises(PlaylistError, match="no tracks yet"):
+            await make_playlists(config, Request(lastfm_user="rj", dry_run=True))
+        assert fakes.requests("lastfm") == 0

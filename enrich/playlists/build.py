@@ -181,7 +181,9 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
         # A genre playlist keeps to the genre and its close relatives.
         rules = replace(rules, genre_threshold=max(rules.genre_threshold, cfg.genre_parent))
         name, kind = request.name or label[:1].upper() + label[1:], "genre"
-    elif listened is not None:
+    elif request.lastfm_user is not None:
+        if listened is None:
+            raise UsageError("--lastfm-user: the user's listening was not read (make_playlists reads it)")
         # A track fits when it is like any of the user's favourites (not like all of them at once).
         seeds = list(listened.seeds)
         relation = prep.relation[:n_genres, :n_genres]
@@ -388,6 +390,7 @@ async def make_playlists(config: Config, request: Request,
     if request.lastfm_user is not None:
         from enrich.playlists.from_lastfm import read_listening  # the network layer only when it is needed
 
+        check_library(view)  # before asking Last.fm anything
         heard = await read_listening(config, cfg, view, request.lastfm_user, request.period, exists, timings)
     listened = None if heard is None else Listened(heard.seeds, heard.label, heard.affinity, heard.seed_why())
     playlists = plan(prep, request, cfg, exists, timings, listened)
