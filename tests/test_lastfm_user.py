@@ -376,6 +376,10 @@ def test_cli_prints_the_tracks_not_in_the_library_and_fails_in_one_line(library,
         assert "[seed: 500 plays]" in ok.stdout and "lastfm " in ok.stdout
         verbose = run_enrich(*base, "--lastfm-user", "rj", "-v", env=fakes.env())
         assert "Missing Artist 7 - Missing Song 7" in verbose.stdout
+        # Only Last.fm is asked: no word about the other sources (no Claude key here).
+        assert "claude" not in ok.stderr and "musicbrainz" not in ok.stderr
+        lastfm_key_only = run_enrich(*base, "--lastfm-user", "rj", env={"LASTFM_API_KEY": fakes.env()["LASTFM_API_KEY"]})
+        assert lastfm_key_only.returncode == 0 and lastfm_key_only.stderr == "", lastfm_key_only.stderr
         data = json.loads(run_enrich(*base, "--lastfm-user", "rj", "--json", env=fakes.env()).stdout)
         assert len(data["lastfm"]["not_in_library"]) == 8
         unknown = run_enrich(*base, "--lastfm-user", "nobody", env=fakes.env())
@@ -433,11 +437,13 @@ def test_the_python_api_takes_the_same_request(library, tmp_path):
         config = load(write_config(fakes, tmp_path, db), env=fakes.env())
         made = Library(config=config).playlists(lastfm_user="rj", period="7day", length=6, dry_run=True)
         asked = list(fakes.service("lastfm").counters.paths)
-    # 7day holds the first three played tracks only.
-    assert made["lastfm"]["period"] == "7day" and made["lastfm"]["read"] == 3 and made["lastfm"]["matched"] == 3
+    # 7day holds the first three played tracks only (and two it lacks).
+    assert made.lastfm is not None
+    assert (made.lastfm.period, made.lastfm.read, made.lastfm.matched) == ("7day", 3, 3)
     assert any("period=7day" in p for p in asked)
-    seeds = [t for t in made["playlists"][0]["tracks"] if t["why"].startswith("seed")]
-    assert {(t["artist"], t["title"]) for t in seeds} == {(info.artists[i], info.titles[i]) for i in rows[:3]}
+    seeds = [t for t in made.playlists[0].tracks if t.why.startswith("seed")]
+    assert {(t.artist, t.title) for t in seeds} == {(info.artists[i], info.titles[i]) for i in rows[:3]}
+    assert made.as_dict()["lastfm"]["user"] == "rj"
 
 
 @pytest.mark.anyio

@@ -8,8 +8,10 @@ the disk cache for ``artist.getSimilar``), then matches them to the library.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,7 @@ from enrich.playlists.listening import Affinity, LibraryNames, Match, affinity, 
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.sources import lastfm, lastfm_user
 from enrich.sources.lastfm_user import Listening, Played
+from enrich.sources.limits import MAX_ARTIST, capped
 from enrich.store.library_view import LibraryView
 
 SHOWN_UNMATCHED = 5
@@ -75,13 +78,13 @@ async def read_listening(config: Config, cfg: PlaylistsConfig, view: LibraryView
     timings = {} if timings is None else timings
     settings = cfg.lastfm
     period = period or settings.period
-    user = user.strip()
+    user = capped(user.strip(), MAX_ARTIST) or ""  # a pasted novel stays out of URLs and messages
     if not user:
         raise UsageError("--lastfm-user needs a Last.fm user name")
     started = time.perf_counter()
     names = await asyncio.to_thread(LibraryNames.of, view)
     timings["names_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    async with open_client(config) as client:
+    async with open_client(lastfm_only(config)) as client:
         if not client.is_available(lastfm.SOURCE):
             raise ConfigError(f"--lastfm-user needs Last.fm: {client.why_unavailable(lastfm.SOURCE)}")
         started = time.perf_counter()
@@ -106,6 +109,14 @@ async def read_listening(config: Config, cfg: PlaylistsConfig, view: LibraryView
             timings["similar_ms"] = round((time.perf_counter() - started) * 1000, 2)
         net = client.stats(lastfm.SOURCE).as_dict()
     return FromLastfm(user, period, seeds, found, heard, aff, notes, net)
+
+
+def lastfm_only(config: Config) -> Config:
+    """``config`` with every other source off: this command asks Last.fm alone, so a missing
+    Claude key is no notice of this run's."""
+    sources = {name: cfg if name == lastfm.SOURCE else dataclasses.replace(cfg, enabled=False)
+               for name, cfg in config.sources.items()}
+    return dataclasses.replace(config, sources=types.MappingProxyType(sources))
 
 
 def top_artists(tracks: list[Played], count: int) -> list[str]:
