@@ -77,6 +77,26 @@ class Stats:
                 "last_runs": self.last_runs}
 
 
+@dataclass(frozen=True)
+class DuplicatesReport:
+    """What ``enrich duplicates`` shows: groups of copies, each with the copy to keep first."""
+
+    db: str
+    tracks: int
+    with_features: int
+    by: list[str]
+    groups: list[dict[str, Any]]  # {"keep": copy, "why": text, "others": [copy, ...]}
+
+    @property
+    def others(self) -> list[str]:
+        """The paths of every copy not kept, group by group."""
+        return [o["path"] for g in self.groups for o in g["others"]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"db": self.db, "tracks": self.tracks, "with_features": self.with_features, "by": self.by,
+                "groups": self.groups, "copies_not_kept": sum(len(g["others"]) for g in self.groups)}
+
+
 class Library:
     """One music library's database, with the settings that go with it.
 
@@ -333,6 +353,36 @@ class Library:
                                 offline=offline)
         made: dict[str, Any] = running.run(prompt_playlist(self.config, request))
         return made
+
+    def duplicates(self, by: Sequence[str] = (), *, seconds: float | None = None,
+                   audio_tolerance: float | None = None) -> DuplicatesReport:
+        """Groups of copies of one song (as `enrich duplicates`), each naming the copy to keep and why.
+
+        ``by``: the evidence to use, any of "recording", "audio", "name" (default all);
+        ``seconds`` and ``audio_tolerance`` override the [duplicates] settings. Reads only.
+        """
+        from enrich.duplicates import groups as dup
+        from enrich.store.duplicates import read_tracks
+
+        kinds = tuple(dict.fromkeys(by)) or dup.KINDS
+        unknown = [k for k in kinds if k not in dup.KINDS]
+        if unknown:
+            raise UsageError(f"duplicates by {', '.join(unknown)}: use any of {', '.join(dup.KINDS)}")
+        settings = self.config.section("duplicates", dup.Settings)
+        if seconds is not None:
+            settings = dataclasses.replace(settings, seconds=seconds)
+        if audio_tolerance is not None:
+            settings = dataclasses.replace(settings, audio_tolerance=audio_tolerance)
+        settings.check()
+        with self.connection() as conn:
+            tracks = read_tracks(conn)
+        found = dup.find(tracks, settings, kinds)
+        return DuplicatesReport(
+            db=str(self.db), tracks=len(tracks), by=list(kinds),
+            with_features=int(tracks.has_features.sum()),
+            groups=[{"keep": dup.describe(tracks, g.keep, g.matched_by[g.keep]), "why": g.why,
+                     "others": [dup.describe(tracks, r, g.matched_by[r]) for r in g.rows[1:]]} for g in found],
+        )
 
     def runs(self, limit: int = 20, command: str | None = None) -> list[RunRecord]:
         """The newest runs of long commands, newest first, with their items by status (as `enrich runs`)."""

@@ -65,6 +65,7 @@ COMMANDS = [
     ("genres", "--offline", "--dry-run", str(LIBRARY)),
     ("scan", str(LIBRARY)),
     ("playlists", "--genre", "rock", "--dry-run"),
+    ("duplicates",),
 ]
 
 

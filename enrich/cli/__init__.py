@@ -38,6 +38,7 @@ COMMANDS = {
     "export": "enrich.cli.export",
     "config": "enrich.cli.config_cmd",
     "report": "enrich.cli.report",
+    "duplicates": "enrich.cli.duplicates",
 }
 
 # What `enrich --help` lists for each command: its short_help, written here too so that
