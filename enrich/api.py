@@ -85,7 +85,7 @@ class DuplicatesReport:
     tracks: int
     with_features: int
     by: list[str]
-    groups: list[dict[str, Any]]  # {"keep": copy, "why": text, "others": [copy, ...]}
+    groups: list[dict[str, Any]]  # {"keep": copy, "why": text, "matched_by": [kind, ...], "others": [copy, ...]}
 
     @property
     def others(self) -> list[str]:
@@ -381,6 +381,7 @@ class Library:
             db=str(self.db), tracks=len(tracks), by=list(kinds),
             with_features=int(tracks.has_features.sum()),
             groups=[{"keep": dup.describe(tracks, g.keep, g.matched_by[g.keep]), "why": g.why,
+                     "matched_by": [k for k in dup.KINDS if any(k in m for m in g.matched_by.values())],
                      "others": [dup.describe(tracks, r, g.matched_by[r]) for r in g.rows[1:]]} for g in found],
         )
 

@@ -65,6 +65,8 @@ def library(tmp_path_factory):
                                  dp | {"album": "Live at Wembley"}),
         "other": put(music, "Nirvana/Nevermind/02 Come as You Are", "flac", other,
                      {"artist": "Nirvana", "title": "Come as You Are"}),
+        # A copy whose name says nothing: only its audio ties it to the song.
+        "other_copy": put(music, "Misc/track07", "mp3", other, {}),
     }
     lib = Library(db=db)
     lib.scan([music])
@@ -81,7 +83,8 @@ def test_copies_are_grouped_and_the_lossless_copy_is_kept(library):
     lib, _, f = library
     report = lib.duplicates()
     groups = by_keeper(report)
-    assert set(groups) == {f["so_what"], f["around"]}
+    assert set(groups) == {f["so_what"], f["around"], f["other"]}
+    assert [o["path"] for o in groups[f["other"]]["others"]] == [f["other_copy"]]
     so_what = groups[f["so_what"]]
     assert {o["path"] for o in so_what["others"]} == {f["so_what_mp3"], f["so_what_untagged"]}
     assert so_what["why"].startswith("lossless over lossy: flac (lossless")
@@ -89,9 +92,9 @@ def test_copies_are_grouped_and_the_lossless_copy_is_kept(library):
     assert {o["path"] for o in around["others"]} == {f["around_remaster"], f["around_edit"]}
     # Live takes are other recordings, whether the title or the album says so; the unrelated song is alone.
     grouped = {c["path"] for g in report.groups for c in [g["keep"], *g["others"]]}
-    assert not grouped & {f["around_live"], f["around_live_album"], f["other"]}
+    assert not grouped & {f["around_live"], f["around_live_album"]}
     assert sorted(report.others) == sorted([f["so_what_mp3"], f["so_what_untagged"], f["around_remaster"],
-                                            f["around_edit"]])
+                                            f["around_edit"], f["other_copy"]])
 
 
 def test_each_copy_says_what_tied_it(library):
@@ -104,19 +107,35 @@ def test_each_copy_says_what_tied_it(library):
     assert {"audio", "name"} <= set(untagged["matched_by"])
     assert copies[f["around_edit"]]["matched_by"] == ["recording"]
     assert "name" in copies[f["around_remaster"]]["matched_by"]
+    assert copies[f["other_copy"]]["matched_by"] == ["audio"] and copies[f["other_copy"]]["artist"] is None
 
 
 @pytest.mark.parametrize("by, expected", [
     (["recording"], {("around", "around_edit")}),
     (["name"], {("so_what", "so_what_mp3", "so_what_untagged"), ("around", "around_remaster")}),
     # A light remaster keeps the sound within the tolerance; the short edit is another length.
-    (["audio"], {("so_what", "so_what_mp3", "so_what_untagged"), ("around", "around_remaster")}),
+    (["audio"], {("so_what", "so_what_mp3", "so_what_untagged"), ("around", "around_remaster"),
+                  ("other", "other_copy")}),
 ])
 def test_one_kind_of_evidence_at_a_time(library, by, expected):
     lib, _, f = library
     name_of = {v: k for k, v in f.items()}
     found = {tuple(sorted(name_of[c["path"]] for c in [g["keep"], *g["others"]])) for g in lib.duplicates(by).groups}
     assert found == expected
+
+
+def test_a_playlist_never_holds_two_copies_of_one_song(library):
+    """Every track may join (the library is smaller than the playlist), yet one copy of each song does."""
+    lib, _, f = library
+    made = lib.playlists(seeds=[f["so_what"]], length=20, dry_run=True)
+    paths = [t["path"] for t in made["playlists"][0]["tracks"]]
+    # Playlists count every version of a song as that song (a live take too): one of each.
+    around = ("around", "around_remaster", "around_edit", "around_live", "around_live_album")
+    for song in (("so_what", "so_what_mp3", "so_what_untagged"), around, ("other", "other_copy")):
+        assert len({f[k] for k in song} & set(paths)) == 1, (song, paths)
+    # The copy that only its audio gives away was turned down as such.
+    excluded = made["playlists"][0]["excluded"]
+    assert excluded.get("a copy of a chosen track (same audio)") == 1, excluded
 
 
 def test_nothing_is_deleted_or_written(library):
@@ -133,14 +152,14 @@ def test_cli_text_json_and_paths(library):
     _, db, f = library
     text = run_enrich("duplicates", "--db", str(db))
     assert text.returncode == 0, text.stderr
-    assert "2 groups, 4 copies not kept, among 9 tracks" in text.stdout
+    assert "3 groups, 5 copies not kept, among 10 tracks" in text.stdout
     assert "keep    0:20  flac" in text.stdout and "why: lossless over lossy" in text.stdout
     as_json = run_enrich("duplicates", "--db", str(db), "--json")
     data = json.loads(as_json.stdout)
-    assert data["copies_not_kept"] == 4 and len(data["groups"]) == 2
+    assert data["copies_not_kept"] == 5 and len(data["groups"]) == 3
     paths = run_enrich("duplicates", "--db", str(db), "--paths")
     assert sorted(paths.stdout.splitlines()) == sorted(
-        [f["so_what_mp3"], f["so_what_untagged"], f["around_remaster"], f["around_edit"]])
+        [f["so_what_mp3"], f["so_what_untagged"], f["around_remaster"], f["around_edit"], f["other_copy"]])
     assert paths.stderr == ""
 
 

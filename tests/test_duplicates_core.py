@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from enrich.analysis.features import NAMES
+from enrich.analysis.featureset import NAMES
 from enrich.duplicates import audio
 from enrich.duplicates.groups import Settings, Tracks, find
 from enrich.duplicates.keeper import Copy, choose

@@ -53,7 +53,7 @@ def render(data: dict[str, Any]) -> str:
     lines = []
     for n, group in enumerate(data["groups"], 1):
         keep = group["keep"]
-        lines.append(f"group {n}: {len(group['others']) + 1} copies, by {', '.join(keep['matched_by'])}")
+        lines.append(f"group {n}: {len(group['others']) + 1} copies, by {', '.join(group['matched_by'])}")
         lines.append(f"  keep  {line(keep)}")
         lines.append(f"        why: {group['why']}")
         for other in group["others"]:
