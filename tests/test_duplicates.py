@@ -189,3 +189,7 @@ def test_a_library_never_analysed_matches_by_names(tmp_path):
     # Without features only the names (from the file names here) can tell: they do.
     assert len(report.groups) == 1 and report.groups[0]["keep"]["codec"] == "flac"
     assert report.groups[0]["others"][0]["matched_by"] == ["name"]
+    # A copy whose file is gone (the scan marked it missing) is nobody's duplicate.
+    (music / "B" / "Band - Song.mp3").unlink()
+    lib.scan([music])
+    assert lib.duplicates().groups == []

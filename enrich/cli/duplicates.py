@@ -22,10 +22,10 @@ same audio (stored feature vectors within the noise an encoder adds; needs
 seconds (remaster, edit and feat. notes ignored, but a live, acoustic or demo
 take is another recording). Tracks without tags match by their file name.
 
-Each group names the copy to keep (a present file, then lossless over lossy,
-then the higher bitrate, then the more complete tags) and why. Nothing is
-deleted or changed: --paths prints the other copies, one a line, for you to
-move or delete after a look.
+Each group names the copy to keep (lossless over lossy, then the higher
+bitrate, then the more complete tags) and why. Files the last scan found gone
+are left out. Nothing is deleted or changed: --paths prints the other copies,
+one a line, for you to move or delete after a look.
 
 \b
 Examples:
@@ -45,8 +45,7 @@ def line(copy: dict[str, Any]) -> str:
     if copy["bitrate"]:
         sound += f" {copy['bitrate'] // 1000}k"
     name = " - ".join(p for p in (copy["artist"], copy["title"]) if p) or "(no name)"
-    gone = "  [file missing]" if copy["missing"] else ""
-    return f"{minutes(copy['duration']):>6}  {sound:<14} {name}  {copy['path']}{gone}"
+    return f"{minutes(copy['duration']):>6}  {sound:<14} {name}  {copy['path']}"
 
 
 def render(data: dict[str, Any]) -> str:

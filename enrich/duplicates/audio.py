@@ -133,7 +133,8 @@ class Taken:
     """The tracks taken so far (a playlist's), and whether a new one is a copy of one of them by its audio.
 
     For a few dozen taken tracks checked one candidate at a time; the whole
-    library is never compared. Rows without usable features are copies of nothing.
+    library is never compared. Rows without usable features (or with a vector of
+    zeros, which says nothing) are copies of nothing.
     """
 
     def __init__(self, vectors: np.ndarray, names: Sequence[str], duration: np.ndarray, usable: np.ndarray,
@@ -144,14 +145,17 @@ class Taken:
         self.rows: list[int] = []
         self.prints = np.zeros((0, len(self.scale.columns)))
 
+    def comparable(self, row: int) -> bool:
+        return bool(self.usable[row] and np.isfinite(self.duration[row]) and self.vectors[row].any())
+
     def add(self, row: int) -> None:
-        if self.usable[row] and np.isfinite(self.duration[row]):
+        if self.comparable(row):
             self.rows.append(row)
             self.prints = np.vstack([self.prints, self.scale.fingerprint(self.vectors, np.array([row]))])
 
     def copy_of(self, row: int) -> int | None:
         """The taken row ``row`` is a copy of, if any."""
-        if not self.rows or not self.usable[row] or not np.isfinite(self.duration[row]):
+        if not self.rows or not self.comparable(row):
             return None
         near = np.abs(self.duration[self.rows] - self.duration[row]) <= self.seconds
         if not near.any():

@@ -120,11 +120,12 @@ class Joined:
         self.kinds: dict[int, set[str]] = defaultdict(set)
 
     def root(self, i: int) -> int:
-        parent = self.parent.setdefault(i, i)
-        while parent != i:
-            grand = self.parent[parent]
-            self.parent[i] = grand
-            i, parent = parent, self.parent.setdefault(grand, grand)
+        path = []
+        while (parent := self.parent.setdefault(i, i)) != i:
+            path.append(i)
+            i = parent
+        for j in path:  # next time, one step
+            self.parent[j] = i
         return i
 
     def join(self, a: int, b: int, kind: str) -> None:
@@ -176,6 +177,6 @@ def describe(tracks: Tracks, row: int, kinds: Sequence[str] = ()) -> dict[str, A
         "title": tracks.titles[row] or None, "album": tracks.albums[row] or None,
         "duration": round(duration, 2) if np.isfinite(duration) else None,
         "format": tracks.formats[row] or None, "codec": copy.codec or None, "lossless": copy.lossless,
-        "bitrate": copy.bitrate or None, "tags": copy.tags, "missing": copy.missing,
+        "bitrate": copy.bitrate or None, "tags": copy.tags,
         "recording": tracks.recordings[row] or None, "matched_by": list(kinds),
     }

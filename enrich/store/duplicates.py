@@ -1,7 +1,8 @@
 """SQL of `enrich duplicates`: every track's names, sound and tag completeness, and its feature vector.
 
 Read-only (the caller's connection); two queries, read in pages, into the
-columns of ``enrich.duplicates.groups.Tracks``.
+columns of ``enrich.duplicates.groups.Tracks``. Tracks whose file the scan
+found gone are left out: there is nothing left to keep or to remove.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ TRACKS_SQL = (
     "SELECT t.id, t.path, coalesce(nullif(t.artist, ''), t.album_artist, ''), coalesce(t.title, ''),"
     " coalesce(t.album, ''), t.duration, coalesce(t.format, ''), lower(coalesce(t.codec, '')),"
     f" coalesce(t.bitrate, 0), lower(trim(coalesce(t.mb_track_id, ''))), t.missing != 0, {COMPLETENESS} - {{named}}"
-    " FROM tracks t ORDER BY t.id"
+    " FROM tracks t WHERE t.missing = 0 ORDER BY t.id"
 )
 
 
