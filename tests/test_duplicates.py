@@ -10,6 +10,7 @@ import pytest
 from scipy.signal import lfilter
 
 from enrich import Library
+from enrich.errors import PlaylistError
 from fixtures.generate import FORMATS, WRITERS, mb_ids
 from fixtures.synth import render
 from tests.conftest import run_enrich
@@ -136,6 +137,12 @@ def test_a_playlist_never_holds_two_copies_of_one_song(library):
     # The copy that only its audio gives away was turned down as such.
     excluded = made["playlists"][0]["excluded"]
     assert excluded.get("a copy of a chosen track (same audio)") == 1, excluded
+
+
+def test_two_seeds_that_are_copies_of_one_song_are_refused(library):
+    lib, _, f = library
+    with pytest.raises(PlaylistError, match="are the same song"):
+        lib.playlists(seeds=[f["other"], f["other_copy"]], length=5, dry_run=True)
 
 
 def test_nothing_is_deleted_or_written(library):

@@ -204,9 +204,10 @@ def test_a_file_name_that_is_not_utf8_reaches_the_playlist_as_its_bytes(tmp_path
     raw = os.fsencode(str(tmp_path / "Music")) + b"/caf\xe9 latin-1.flac"
     Path(os.fsdecode(raw)).touch()
     conn = sqlite3.connect(db)
-    # A twin of track 1 (same sound and genres) under the Latin-1 name, as the scan stores it.
+    # A twin of track 1 (same sound and genres) under the Latin-1 name, as the scan stores it; 10 s
+    # longer, so it is another song that sounds alike, not a copy of the seed (which may not join).
     conn.execute("INSERT INTO tracks (id, path, path_bytes, size, mtime_ns, duration, artist, title, scanned_at)"
-                 " SELECT 1000, ?, ?, size, mtime_ns, duration, 'Twin Artist', 'Twin', 0 FROM tracks WHERE id = 1",
+                 " SELECT 1000, ?, ?, size, mtime_ns, duration + 10, 'Twin Artist', 'Twin', 0 FROM tracks WHERE id = 1",
                  (raw.decode("utf-8", "backslashreplace"), raw))
     columns = "version, analyzed_at, file_size, file_mtime_ns, tempo, key_pc, mode, camelot, loudness, energy, vector"
     conn.execute(f"INSERT INTO features (track_id, {columns}) SELECT 1000, {columns} FROM features WHERE track_id = 1")

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from enrich.config import Config
+from enrich.duplicates.audio import Taken
 from enrich.errors import PlaylistError, UsageError
 from enrich.playlists import auto, explain, m3u8, ordering, snapshot
 from enrich.playlists.constraints import Rules, select
@@ -197,11 +198,16 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
                 raise UsageError("--to names the same track as --seed; a path needs two tracks")
             seeds.append(end)
         songs: dict[str, int] = {}
+        sounds = Taken(view.vectors, view.feature_names, view.duration, view.has_features)
         for i in seeds:
             first = songs.setdefault(song_key(view.artists[i], view.titles[i], view.paths[i]), i)
+            twin = sounds.copy_of(i)
+            if first == i and twin is not None:
+                first = twin
             if first != i:
                 raise PlaylistError(f"seeds {view.paths[first]} and {view.paths[i]} are the same song; "
                                     "give different songs")
+            sounds.add(i)
             if view.missing[i] or not exists(view.fs_path(i)):
                 raise PlaylistError(f"seed {view.paths[i]}: the file is missing; pick another seed "
                                     "or run `enrich scan` again")
