@@ -129,13 +129,13 @@ def test_a_playlist_never_holds_two_copies_of_one_song(library):
     """Every track may join (the library is smaller than the playlist), yet one copy of each song does."""
     lib, _, f = library
     made = lib.playlists(seeds=[f["so_what"]], length=20, dry_run=True)
-    paths = [t["path"] for t in made["playlists"][0]["tracks"]]
+    paths = [t.path for t in made.playlists[0].tracks]
     # Playlists count every version of a song as that song (a live take too): one of each.
     around = ("around", "around_remaster", "around_edit", "around_live", "around_live_album")
     for song in (("so_what", "so_what_mp3", "so_what_untagged"), around, ("other", "other_copy")):
         assert len({f[k] for k in song} & set(paths)) == 1, (song, paths)
     # The copy that only its audio gives away was turned down as such.
-    excluded = made["playlists"][0]["excluded"]
+    excluded = made.playlists[0].excluded
     assert excluded.get("a copy of a chosen track (same audio)") == 1, excluded
 
 
