@@ -101,5 +101,6 @@ def test_the_command_list_of_enrich_help_is_each_commands_own_short_help():
     for name, module in COMMANDS.items():
         assert SUMMARIES[name] == importlib.import_module(module).command.get_short_help_str(), name
     listed = run_enrich("--help").stdout
+    width = max(len(name) for name in SUMMARIES)  # click pads every name to the longest
     for name, summary in SUMMARIES.items():
-        assert f"  {name:<9}  {summary}\n" in listed
+        assert f"  {name:<{width}}  {summary}\n" in listed

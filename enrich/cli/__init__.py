@@ -47,6 +47,7 @@ SUMMARIES = {
     "analyze": "Tempo, key, loudness and timbre of new and changed tracks.",
     "cache": "Stats, prune or clear the disk HTTP cache.",
     "config": "The settings in force and where each came from; the paths used.",
+    "duplicates": "Copies of one song, and which copy to keep.",
     "export": "All tracks as CSV, JSON lines or tag fields.",
     "genres": "Nightly: genres from Last.fm, MusicBrainz and Claude.",
     "ls": "List tracks, albums or artists matching a query.",
