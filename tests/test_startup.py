@@ -104,3 +104,11 @@ def test_the_command_list_of_enrich_help_is_each_commands_own_short_help():
     width = max(len(name) for name in SUMMARIES)  # click pads every name to the longest
     for name, summary in SUMMARIES.items():
         assert f"  {name:<{width}}  {summary}\n" in listed
+
+
+def test_enrich_config_reads_the_settings_without_the_network_client(tmp_path):
+    # It hides URL secrets with the network policy's helpers; those must not pull in aiohttp.
+    result = run_enrich("config", "--db", str(tmp_path / "lib.db"), env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = imported(result.stderr)
+    assert "enrich" in found and not found & {*HEAVY, "aiohttp"}, sorted(found & {*HEAVY, "aiohttp"})

@@ -57,8 +57,25 @@ max_retries, breaker_threshold, api_key; Claude prices for claude.cost()).
 Time and randomness are injectable: ``open_client(config, clock=Clock(...))``.
 """
 
-from enrich.net.client import Client, Clock, NetConfig, open_client, user_agent
-from enrich.net.reply import Kind, Reply, Verdict
-from enrich.net.stats import SourceStats
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from enrich.net.client import Client, Clock, NetConfig, open_client, user_agent
+    from enrich.net.reply import Kind, Reply, Verdict
+    from enrich.net.stats import SourceStats
+
+# Loaded on first use: a light submodule (policy, budget, upkeep) is imported
+# without aiohttp, which only the client needs (~0.25 s of start-up).
+_HOME = {"Client": "client", "Clock": "client", "NetConfig": "client", "open_client": "client",
+         "user_agent": "client", "Kind": "reply", "Reply": "reply", "Verdict": "reply", "SourceStats": "stats"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
 
 __all__ = ["Client", "Clock", "Kind", "NetConfig", "Reply", "SourceStats", "Verdict", "open_client", "user_agent"]
