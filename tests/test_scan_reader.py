@@ -127,6 +127,36 @@ def test_no_reader_process_is_left_behind(good_files):
     assert not leftovers
 
 
+@pytest.mark.slow
+def test_stopped_as_a_chunk_arrives_ends_cancelled_with_no_reader_left(good_files):
+    # Ctrl-C lands in the same instant a reader hands its chunk over: the chunk nobody waits for
+    # any more is dropped, and the scan ends as cancelled (it was an "invalid state" error).
+    pool = ReaderPool(workers=1, timeout=5.0, memory_mb=256, chunk_size=2)
+    reader = pool.readers[0]
+    read_chunk = reader.read_chunk
+    handled: list = []
+
+    async def main():
+        consumer = asyncio.current_task()
+
+        async def read_then_stop(paths):
+            got = await read_chunk(paths)
+            consumer.cancel()  # cancels the future the consumer is waiting on, at once
+            return got
+
+        reader.read_chunk = read_then_stop
+
+        async def handle(chunk):
+            handled.extend(chunk)
+
+        await pool.read_all(good_files, handle)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())
+    assert handled == []
+    assert all(r.proc is None or r.proc.returncode is not None for r in pool.readers)
+
+
 def test_vanished_file(tmp_path):
     result = read_one(str(tmp_path / "gone.mp3"), read_file, 5.0, 256)
     assert result["error"].startswith("vanished during scan") and result["gone"]

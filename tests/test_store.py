@@ -120,6 +120,36 @@ async def test_call_returns_result_in_queue_order(tmp_path, conn):
 
 
 @pytest.mark.parametrize("wait", ["flush", "call"])
+async def test_a_caller_stopped_while_its_work_runs_does_not_stop_the_writer(tmp_path, wait, conn):
+    # Ctrl-C lands while a caller waits for its transaction: the writer still finishes that work,
+    # and whatever comes next (the run marked interrupted, say) is still written.
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(connection):
+        started.set()
+        await release.wait()
+        await connection.execute(INSERT, ("scan", "slow", 1.0))
+
+    async with Writer(conn, batch_size=1000, flush_interval=5) as writer:
+        await writer.put(INSERT, ("scan", "queued", 0.5))
+        blocker = asyncio.create_task(writer.call(slow))
+        await started.wait()
+        waiter = asyncio.create_task(writer.flush() if wait == "flush" else writer.execute(INSERT, ("scan", "x", 2.0)))
+        await asyncio.sleep(0)  # queued behind the slow call
+        waiter.cancel()
+        blocker.cancel()
+        release.set()
+        for stopped in (waiter, blocker):
+            with pytest.raises(asyncio.CancelledError):
+                await stopped
+        assert await writer.execute(INSERT, ("scan", "after", 3.0)) is not None
+    assert writer.error is None
+    async with conn.execute("SELECT work_key FROM runs ORDER BY id") as cur:
+        keys = [row[0] for row in await cur.fetchall()]
+    assert keys == ["queued", "slow"] + (["x"] if wait == "call" else []) + ["after"]
+
+
+@pytest.mark.parametrize("wait", ["flush", "call"])
 async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_not_a_hang(tmp_path, wait, conn):
     writer = Writer(conn, batch_size=1, queue_size=1, flush_interval=0.01)
     await writer.__aenter__()

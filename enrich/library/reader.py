@@ -317,7 +317,8 @@ class ReaderPool:
                 results = await reader.read_chunk(chunks[index])
                 future = futures[index]
                 assert future is not None  # handed over only after it is set
-                future.set_result(results)
+                if not future.done():  # cancelled when the consumer was stopped while waiting for it
+                    future.set_result(results)
 
         try:
             async with asyncio.TaskGroup() as group:

@@ -242,8 +242,10 @@ class Writer:
         return self.has_generation
 
     async def serve(self, special: Call | Barrier) -> None:
+        # A caller stopped while it waited has cancelled its future: the work is still done, unreported.
         if isinstance(special, Barrier):
-            special.future.set_result(None)
+            if not special.future.done():
+                special.future.set_result(None)
             return
         await self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -252,10 +254,12 @@ class Writer:
         except Exception as exc:  # noqa: BLE001 - handed to the caller that asked for this work
             with contextlib.suppress(sqlite3.Error):  # SQLite rolled back on its own (a full disk):
                 await self.conn.execute("ROLLBACK")  # the call's error is the one to tell
-            special.future.set_exception(exc)
+            if not special.future.done():
+                special.future.set_exception(exc)
             return
         self.stats.transactions += 1
-        special.future.set_result(result)
+        if not special.future.done():
+            special.future.set_result(result)
 
     def fail_waiters(self, exc: BaseException) -> None:
         while True:
