@@ -121,7 +121,7 @@ def walked_with(*files: tuple[str, int, int], unlisted=()) -> Walked:
 def test_plan_one_file(known, bad, expect):
     result = plan(walked_with(("/music/a.mp3", 1, 1)), known, bad)
     got = dict(new=result.new, changed=result.changed, unchanged=result.unchanged, read=len(result.to_read),
-               bad=len(result.still_unreadable), reappeared=len(result.reappeared))
+               bad=result.still_unreadable, reappeared=len(result.reappeared))
     assert {k: got[k] for k in expect} == expect
 
 

@@ -32,7 +32,7 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -298,41 +298,51 @@ class ReaderPool:
         self.readers = [Reader(read, timeout, memory_mb, grace) for _ in range(self.workers)]
 
     async def read_all(self, paths: Sequence[str], handle: Callable[[list[ReadResult]], Awaitable[None]]) -> None:
-        chunks = [paths[i:i + self.chunk_size] for i in range(0, len(paths), self.chunk_size)]
-        if not chunks:
-            return
+        async def chunks() -> AsyncIterator[Sequence[str]]:
+            for i in range(0, len(paths), self.chunk_size):
+                yield paths[i:i + self.chunk_size]
+
+        await self.read_stream(chunks(), handle)
+
+    async def read_stream(self, chunks: AsyncIterable[Sequence[str]],
+                          handle: Callable[[list[ReadResult]], Awaitable[None]]) -> None:
+        """Read each chunk as it comes; ``handle`` the results chunk by chunk, in the order given.
+
+        At most ``2 * workers`` chunks are taken ahead of the one being handled: memory is
+        bounded whatever the number of files, and the producer of ``chunks`` is held back.
+        """
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[list[ReadResult]] | None] = [loop.create_future() for _ in chunks]
-        # At most this many chunks read ahead of the one being handled: bounded memory.
-        window = asyncio.Semaphore(2 * self.workers)
-        next_chunk = iter(range(len(chunks)))
+        # Chunks taken, in order, each with the future of its results.
+        order: asyncio.Queue[asyncio.Future[list[ReadResult]] | None] = asyncio.Queue(2 * self.workers)
+        jobs: asyncio.Queue[tuple[Sequence[str], asyncio.Future[list[ReadResult]]] | None] = asyncio.Queue()
+
+        async def take() -> None:
+            async for chunk in chunks:
+                if chunk:
+                    future = loop.create_future()
+                    await order.put(future)
+                    jobs.put_nowait((chunk, future))
+            # Ended (a failure or a stop instead cancels the whole group).
+            for _ in self.readers:
+                jobs.put_nowait(None)
+            await order.put(None)
 
         async def work(reader: Reader) -> None:
-            while True:
-                await window.acquire()
-                index = next(next_chunk, None)
-                if index is None:
-                    window.release()
-                    return
-                results = await reader.read_chunk(chunks[index])
-                future = futures[index]
-                assert future is not None  # handed over only after it is set
+            while (job := await jobs.get()) is not None:
+                paths, future = job
+                results = await reader.read_chunk(paths)
                 if not future.done():  # cancelled when the consumer was stopped while waiting for it
                     future.set_result(results)
 
         try:
             async with asyncio.TaskGroup() as group:
-                for reader in self.readers[: len(chunks)]:
+                group.create_task(take())
+                for reader in self.readers:
                     group.create_task(work(reader))
-                for index, future in enumerate(futures):
-                    assert future is not None
+                while (future := await order.get()) is not None:
                     results = await future
-                    # Let the handled chunk go: kept in the list, the results of a first scan
-                    # stayed in memory to the end (~1.4 KB a file).
-                    futures[index] = None
-                    window.release()
                     await handle(results)
-                    del results
+                    del results, future  # let the handled chunk go at once
         except BaseException:
             await asyncio.shield(self.close(kill=True))  # stopped: no reader outlives us
             raise

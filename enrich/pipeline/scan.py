@@ -2,42 +2,39 @@
 
 Stages, in order:
 
-    walk (a thread)  ->  plan against the stored state (pure)
-        -> flag missing / reappeared tracks
+    walk in path order and merge with the stored rows, a page at a time (a thread)
+        -> flag missing / reappeared tracks as they are found
         -> read new and changed files in reader processes (chunks, in order)
         -> one writer group per file: the row (or the error) plus its checkpoint
 
-A dry run stops after the plan and opens the database read-only.
+Each stage hands the next bounded batches, so memory does not grow with the
+library. A dry run only walks and compares, on the database opened read-only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from enrich.background import droppable
 from enrich.config import Config
 from enrich.errors import UsageError
-from enrich.library import changes
 from enrich.library.names import fill_from_name
 from enrich.library.reader import DEFAULT_READ, ReaderPool, ReadResult
-from enrich.library.walk import Walked, display, is_under, raw_name, resolve_roots, walk
+from enrich.library.walk import display, is_under, raw_name, resolve_roots
+from enrich.pipeline.scan_plan import Planner
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import runs as run_sql
 from enrich.store import tracks
 from enrich.store.session import reading, writing
-from enrich.store.tracks import BadFile, FileState
 from enrich.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -125,47 +122,55 @@ async def scan(
     require_a_root(roots)
     leave = config.scan.leave_roots if leave_roots is None else leave_roots
 
-    async def walk_and_load(conn: aiosqlite.Connection | None) -> tuple[ScanReport, Walked, changes.Plan, set[str]]:
-        # One after the other: both are GIL-bound Python work, and overlapping them was slower.
-        walked = await walk_roots(config, roots, progress, leave)
-        known, bad = await stored_state(conn)
-        report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
-        report.failed = [{"item": display(p.path), "error": p.reason} for p in walked.problems]
-        report.skipped = [{"item": display(p.path), "reason": p.reason} for p in walked.skipped]
-        todo = changes.plan(walked, known, bad)
-        fill_counts(report, todo)
-        return report, walked, todo, set(bad)
+    def planner(conn: aiosqlite.Connection | None) -> Planner:
+        return Planner(conn, roots, extensions=tuple(config.scan.extensions),
+                       follow_symlinks=config.scan.follow_symlinks, leave_roots=leave,
+                       chunk_size=config.scan.chunk_size, on_files=progress.advance)
 
+    report = ScanReport(roots=[display(r) for r in roots], dry_run=dry_run)
     if dry_run:
         async with reading(config) as conn:
-            report, _, _, _ = await walk_and_load(conn)
+            plan = planner(conn)
+            progress.start("listing", None)
+            async for _ in plan.batches():
+                pass
+            progress.finish()
+        fill_counts(report, plan)
         report.elapsed = time.monotonic() - started
         return report
 
     async with writing(config, "scan") as (conn, writer):
-        report, walked, todo, bad = await walk_and_load(conn)
         work_key = json.dumps(sorted(report.roots), ensure_ascii=False)
         args = {"paths": [str(p) for p in paths], "workers": workers}
         async with running(writer, "scan", work_key, args, resume=resume) as run:
             report.run_id, report.resumed = run.id, run.resumed
-            await writer.put_group(
-                [run.failed(display(p.path), p.reason) for p in walked.problems]
-                + [tracks.missing_op(p) for p in todo.newly_missing]
-                + [tracks.present_op(p) for p in todo.reappeared]
-                + [tracks.forget_unreadable_op(p) for p in todo.forget_unreadable]
-            )
+            plan = planner(conn)
             pool = ReaderPool(
-                min(config.workers(workers, config.scan.workers),
-                    max(1, len(todo.to_read) // config.scan.chunk_size + 1)),
+                config.workers(workers, config.scan.workers),
                 timeout=config.scan.read_timeout,
                 memory_mb=config.scan.read_memory_mb,
                 chunk_size=config.scan.chunk_size,
                 read=read,
             )
-            store = Storer(writer, run, report, progress, clock, bad, roots)
-            progress.start("reading", len(todo.to_read))
-            await pool.read_all([f.path for f in todo.to_read], store.handle)
+            store = Storer(writer, run, report, progress, clock, roots)
+
+            async def to_read() -> AsyncIterator[list[str]]:
+                """The files to read as the comparison finds them; its writes go straight to the writer."""
+                progress.start("listing", None)
+                async for batch in plan.batches():
+                    if batch.ops:
+                        await writer.put_group(batch.ops)
+                    store.known_bad.update(batch.failed_before)
+                    if batch.to_read:
+                        yield batch.to_read
+                # The walk is over: now the number of files to read is known.
+                progress.finish()
+                store.reading(plan.counts.new + plan.counts.changed)
+                await writer.put_group([run.failed(display(p.path), p.reason) for p in plan.walked.problems])
+
+            await pool.read_stream(to_read(), store.handle)
             progress.finish()
+            fill_counts(report, plan)
             report.unreadable += store.unreadable
             run.counts.update({k: getattr(report, k) for k in
                                ("new", "changed", "unchanged", "reappeared", "missing", "unreadable", "read")})
@@ -177,44 +182,32 @@ async def scan(
     return report
 
 
-async def stored_state(conn: aiosqlite.Connection | None) -> tuple[dict[str, FileState], dict[str, BadFile]]:
-    """What the database knows of files: tracks and unreadable files (empty without a database)."""
-    if conn is None:
-        return {}, {}
-    return await tracks.known_files(conn), await tracks.known_unreadable(conn)
-
-
-async def walk_roots(config: Config, roots: list[str], progress: Progress, leave_roots: bool) -> Walked:
-    loop = asyncio.get_running_loop()
-    progress.start("listing", None)
-
-    def found(n: int) -> None:
-        loop.call_soon_threadsafe(progress.advance, n)
-
-    walked = await droppable(functools.partial(
-        walk, roots, extensions=config.scan.extensions, follow_symlinks=config.scan.follow_symlinks,
-        leave_roots=leave_roots, on_file=found,
-    ), name="enrich-walk")  # a stopped scan does not wait for the walk to end
-    await asyncio.sleep(0)  # let the last advance land before the stage ends
-    progress.finish()
-    return walked
-
-
-def fill_counts(report: ScanReport, todo: changes.Plan) -> None:
-    report.new, report.changed, report.unchanged = todo.new, todo.changed, todo.unchanged
-    report.reappeared, report.missing = len(todo.reappeared), todo.missing
-    report.unreadable = len(todo.still_unreadable)
+def fill_counts(report: ScanReport, plan: Planner) -> None:
+    counts = plan.counts
+    report.new, report.changed, report.unchanged = counts.new, counts.changed, counts.unchanged
+    report.reappeared, report.missing = counts.reappeared, counts.missing
+    report.unreadable = counts.still_unreadable
+    report.failed = [{"item": display(p.path), "error": p.reason} for p in plan.walked.problems]
+    report.skipped = [{"item": display(p.path), "reason": p.reason} for p in plan.walked.skipped]
 
 
 class Storer:
     """Turns read results into writer groups: a row or an error, with its checkpoint."""
 
     def __init__(self, writer: Writer, run: Run, report: ScanReport, progress: Progress, clock: Callable[[], float],
-                 known_bad: set[str], roots: Sequence[str] = ()):
+                 roots: Sequence[str] = ()):
         self.writer, self.run, self.report, self.progress, self.clock = writer, run, report, progress, clock
-        self.known_bad = known_bad  # files that failed before: a success must clear them
+        self.known_bad: set[str] = set()  # files to read that failed before: a success must clear them
         self.roots = sorted(roots, key=len, reverse=True)  # the innermost root first
         self.unreadable = 0
+        self.handled = 0
+        self.counting = False  # the reading stage shows: the walk is over and the total known
+
+    def reading(self, total: int) -> None:
+        """The walk is over: show reading progress, with what is already done."""
+        self.progress.start("reading", total)
+        self.progress.advance(self.handled)
+        self.counting = True
 
     def root_of(self, path: str) -> str | None:
         return next((r for r in self.roots if is_under(path, r)), None)
@@ -235,10 +228,12 @@ class Storer:
     async def handle(self, results: list[ReadResult]) -> None:
         for r in results:
             key = display(r.path)
+            failed_before = key in self.known_bad
+            self.known_bad.discard(key)
             if r.tags is not None:
                 row = self.row(r, key)
                 ops = [tracks.upsert_op(row), self.run.done(key)]
-                if key in self.known_bad:
+                if failed_before:
                     ops.insert(1, tracks.forget_unreadable_op(key))
                 await self.writer.put_group(ops)
                 self.report.read += 1
@@ -253,4 +248,6 @@ class Storer:
                 ops[:0] = [tracks.unreadable_op(key, raw_name(r.path), r.size, r.mtime_ns, error, self.clock()),
                            tracks.track_error_op(key, error)]
             await self.writer.put_group(ops)
-        self.progress.advance(len(results))
+        self.handled += len(results)
+        if self.counting:
+            self.progress.advance(len(results))

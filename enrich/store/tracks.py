@@ -73,13 +73,25 @@ def forget_unreadable_op(path: str) -> Op:
     return "DELETE FROM unreadable_files WHERE path = ?", (path,)
 
 
-async def known_files(conn: aiosqlite.Connection) -> dict[str, FileState]:
-    """Every track's file state, in one query (the rescan compares against it)."""
-    async with conn.execute("SELECT path, size, mtime_ns, missing FROM tracks") as cur:
-        cur.row_factory = None  # plain tuples: a rescan loads every row, and sqlite3.Row costs more
-        return {path: FileState(size, mtime, missing == 1) for path, size, mtime, missing in await cur.fetchall()}
+# Rows a page of stored state holds: the scan compares a page at a time.
+PAGE = 1000
 
 
-async def known_unreadable(conn: aiosqlite.Connection) -> dict[str, BadFile]:
-    async with conn.execute("SELECT path, size, mtime_ns, error FROM unreadable_files") as cur:
-        return {row[0]: BadFile(row[1], row[2], row[3]) for row in await cur.fetchall()}
+async def file_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
+                      limit: int = PAGE) -> list[tuple[str, FileState]]:
+    """Tracks' file states with ``low <= path < high`` (after ``after``), in path order: one page, by the path index."""
+    async with conn.execute(
+            "SELECT path, size, mtime_ns, missing FROM tracks WHERE path >= ? AND path < ? AND path > ?"
+            " ORDER BY path LIMIT ?", (low, high, "" if after is None else after, limit)) as cur:
+        cur.row_factory = None  # plain tuples: a rescan goes through every row, and sqlite3.Row costs more
+        return [(path, FileState(size, mtime, missing == 1)) for path, size, mtime, missing in await cur.fetchall()]
+
+
+async def unreadable_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
+                            limit: int = PAGE) -> list[tuple[str, BadFile]]:
+    """Files that could not be read, as :func:`file_states` pages tracks."""
+    async with conn.execute(
+            "SELECT path, size, mtime_ns, error FROM unreadable_files WHERE path >= ? AND path < ? AND path > ?"
+            " ORDER BY path LIMIT ?", (low, high, "" if after is None else after, limit)) as cur:
+        cur.row_factory = None
+        return [(row[0], BadFile(row[1], row[2], row[3])) for row in await cur.fetchall()]

@@ -81,21 +81,52 @@ def own_loop(paths):
         read_file(p)
 
 
-def process_tree_rss(root_pid: int) -> int:
-    """Resident memory (bytes) of a process and all its descendants, now (cheap: no /proc listing)."""
-    total, todo = 0, [root_pid]
+def process_rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
     while todo:
-        pid = todo.pop()
+        p = todo.pop()
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            for task in os.listdir(f"/proc/{pid}/task"):
-                todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
+            for task in os.listdir(f"/proc/{p}/task"):
+                kids = [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+                found += kids
+                todo += kids
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
+    return found
+
+
+class PeakRss:
+    """Peak resident memory of a process and, apart, of its descendants (the readers), sampled from /proc."""
+
+    def __init__(self, pid: int):
+        self.pid, self.own, self.children, self.total = pid, 0, 0, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample)
+        self.thread.start()
+
+    def sample(self) -> None:
+        while not self.done.is_set():
+            own = process_rss(self.pid)
+            kids = sum(process_rss(k) for k in descendants(self.pid))
+            self.own, self.children = max(self.own, own), max(self.children, kids)
+            self.total = max(self.total, own + kids)
+            time.sleep(0.02)
+
+    def stop(self) -> tuple[int, int, int]:
+        """(enrich's process, its readers together, both at once) in bytes."""
+        self.done.set()
+        self.thread.join()
+        return self.own, self.children, self.total
 
 
 def children_cpu() -> float:
@@ -103,32 +134,62 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cli_scan(music: Path, db: Path, *extra: str) -> tuple[float, int, dict, float]:
-    """Run `enrich scan` as a process; (seconds, peak RSS of its tree, JSON report, CPU seconds of its tree)."""
+def cli_scan(music: Path, db: Path, *extra: str) -> tuple[float, tuple[int, int, int], dict, float]:
+    """Run `enrich scan` as a process; (seconds, peak RSS (own, readers, together), JSON report, CPU seconds of its tree)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cpu_before = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "enrich", "scan", "--db", str(db), "--json", "-q", *extra, str(music)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process_tree_rss(proc.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    peak = PeakRss(proc.pid)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    rss = peak.stop()
     if proc.returncode != 0:
         raise SystemExit(f"enrich scan failed ({proc.returncode}): {err}")
     # The readers are waited for by enrich, so their CPU time is in enrich's, and so in ours.
-    return elapsed, peak, json.loads(out), children_cpu() - cpu_before
+    return elapsed, rss, json.loads(out), children_cpu() - cpu_before
+
+
+# The references: the same work done plainly, streamed, in one process.
+PLAIN_FIRST = """
+import os, sys, mutagen
+n = 0
+for folder, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    for name in sorted(files):
+        if not name.startswith("."):
+            mutagen.File(os.path.join(folder, name))
+            n += 1
+print(n)
+"""
+PLAIN_RESCAN = """
+import os, sqlite3, sys
+n = 0
+for folder, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    for name in sorted(files):
+        if not name.startswith("."):
+            os.stat(os.path.join(folder, name))
+            n += 1
+rows = sum(1 for _ in sqlite3.connect(sys.argv[2]).execute("SELECT path, size, mtime_ns, missing FROM tracks"))
+print(n, rows)
+"""
+
+
+def plain_process(script: str, *args: str) -> tuple[float, int, float]:
+    """A reference script in a fresh process: (seconds, peak RSS, CPU seconds)."""
+    cpu_before = children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = PeakRss(proc.pid)
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    rss = peak.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"reference failed: {err}")
+    return elapsed, rss[2], children_cpu() - cpu_before
 
 
 def library_scan(music: Path, db: Path, workers: int | None = None) -> float:
@@ -207,37 +268,136 @@ def bench_writer(repeats: int) -> None:
           f"CPU {med(r[1] for r in ours) / med(r[1] for r in ref):.2f}")
 
 
-def bench_scaling(sizes: list[int]) -> None:
-    """Peak RSS, wall and CPU of a first scan and a rescan of 1k / 10k / 100k files: growth per file."""
-    print("scan scaling (one run per size; real files, copied and retagged templates):")
-    print(f"  {'files':>8}  {'first wall':>10}  {'first CPU':>9}  {'first RSS MB':>12}  {'rescan wall':>11}"
-          f"  {'rescan CPU':>10}  {'rescan RSS MB':>13}  {'load':>4}")
-    rows = []
+def mb(n: float) -> str:
+    return f"{n / 2**20:.1f}"
+
+
+def rss_text(rss: list[tuple[int, int, int]]) -> str:
+    """Medians of enrich's own / its readers' / both together peak RSS, in MB."""
+    med = statistics.median
+    return "/".join(mb(med(r[k] for r in rss)) for k in range(3))
+
+
+def scan_row(label: str, ours: list, ref: list) -> str:
+    med = statistics.median
+    return (f"  {label:>9}  {med(o[0] for o in ours):8.2f} {med(o[3] for o in ours):7.2f}  "
+            f"{rss_text([o[1] for o in ours]):>17}   {med(r[0] for r in ref):8.2f} {med(r[2] for r in ref):7.2f} "
+            f"{mb(med(r[1] for r in ref)):>7}")
+
+
+SCALING_HEADER = (f"  {'files':>9}  {'wall s':>8} {'CPU s':>7}  {'RSS MB own/rd/both':>17}   "
+                  f"{'wall s':>8} {'CPU s':>7} {'RSS MB':>7}")
+
+
+def growth(rows: list[tuple[int, list, list]], what: str) -> None:
+    med = statistics.median
+    for (a, ours_a, _), (b, ours_b, _) in itertools.pairwise(rows):
+        ra, rb = med(o[1][2] for o in ours_a), med(o[1][2] for o in ours_b)
+        print(f"  {what} {a:,} -> {b:,} files: enrich+readers peak RSS {mb(ra)} -> {mb(rb)} MB "
+              f"({(rb - ra) / (b - a):+.0f} bytes per file added); CPU x{med(o[3] for o in ours_b) / med(o[3] for o in ours_a):.2f}")
+
+
+def bench_scaling(sizes: list[int], repeats: int) -> None:
+    """A first scan and a rescan of 1k / 10k / 100k real files, each beside a plain loop over the same files."""
+    print(f"scan scaling: medians of {repeats}; real files (copied and retagged templates); peak RSS of enrich's "
+          "process / its reader processes / both at once")
+    print("  first scan: enrich scan (fresh database)   |   reference: one process, os.walk + mutagen.File per file")
+    print(SCALING_HEADER)
+    firsts, rescans, loads = [], [], []
     for n in sizes:
         music, _ = library(n, OUT / f"scan-library-{n}")
+        ours_first, ours_again, ref_first, ref_again = [], [], [], []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Path(tmp) / "s.db"
+                ours_first.append(cli_scan(music, db))
+                assert ours_first[-1][2]["read"] == n, ours_first[-1][2]
+                ref_first.append(plain_process(PLAIN_FIRST, str(music)))
+                ours_again.append(cli_scan(music, db))
+                assert ours_again[-1][2]["unchanged"] == n and ours_again[-1][2]["read"] == 0, ours_again[-1][2]
+                ref_again.append(plain_process(PLAIN_RESCAN, str(music), str(db)))
+            loads.append(os.getloadavg()[0])
+        firsts.append((n, ours_first, ref_first))
+        rescans.append((n, ours_again, ref_again))
+        print(scan_row(f"{n:,}", ours_first, ref_first) + f"   load {statistics.median(loads[-repeats:]):.1f}")
+    print("  rescan, nothing changed: enrich scan   |   reference: one process, os.walk + os.stat per file "
+          "+ one pass over the stored rows")
+    print(SCALING_HEADER)
+    for (n, ours, ref), load in zip(rescans, [statistics.median(loads[i:i + repeats])
+                                              for i in range(0, len(loads), repeats)], strict=True):
+        print(scan_row(f"{n:,}", ours, ref) + f"   load {load:.1f}")
+    growth(firsts, "first scan")
+    growth(rescans, "rescan")
+
+
+def stub_library(count: int) -> Path:
+    """``count`` empty .mp3 files, 100 a folder (only walked and compared: nothing is read)."""
+    dest = OUT / f"scan-stubs-{count}"
+    stamp = dest / ".count"
+    if not (stamp.exists() and stamp.read_text() == str(count)):
+        shutil.rmtree(dest, ignore_errors=True)
+        started = time.perf_counter()
+        for i in range(count):
+            folder = dest / f"Artist {i // 1000:04d}" / f"Album {i // 100:05d}"
+            if i % 100 == 0:
+                folder.mkdir(parents=True)
+            (folder / f"{i % 100:02d} Track {i:07d}.mp3").touch()
+        stamp.write_text(str(count))
+        print(f"  made {count:,} empty files in {time.perf_counter() - started:.0f} s")
+    return dest
+
+
+def seed_database(music: Path, db: Path) -> int:
+    """The tracks table as if ``music`` had been scanned: a row per file with its size and mtime."""
+
+    async def create() -> None:
+        await (await open_db(db)).close()
+
+    asyncio.run(create())
+    rows = ((f.path, f.size, f.mtime_ns) for f in walk(resolve_roots([music]), extensions=("mp3",)).files)
+    with sqlite3.connect(db) as conn:
+        conn.executemany("INSERT INTO tracks (path, size, mtime_ns, scanned_at) VALUES (?, ?, ?, 0)", rows)
+        return conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+
+
+def bench_compare(sizes: list[int], repeats: int) -> None:
+    """The rescan's walk and comparison with stored state up to 1,000,000 files: empty files and a seeded database."""
+    print(f"rescan of empty files against a database seeded with a row per file (nothing is read; this measures the "
+          f"walk and the comparison with stored state); medians of {repeats}")
+    print("  enrich scan   |   reference: one process, os.walk + os.stat per file + one pass over the stored rows")
+    print(SCALING_HEADER)
+    rows = []
+    for n in sizes:
+        music = stub_library(n)
+        ours, ref, loads = [], [], []
         with tempfile.TemporaryDirectory() as tmp:
-            first = cli_scan(music, Path(tmp) / "s.db")
-            again = cli_scan(music, Path(tmp) / "s.db")
-        rows.append((n, first, again))
-        print(f"  {n:>8,}  {first[0]:>10.2f}  {first[3]:>9.2f}  {first[1] / 2**20:>12.1f}  {again[0]:>11.2f}"
-              f"  {again[3]:>10.2f}  {again[1] / 2**20:>13.1f}  {os.getloadavg()[0]:>4.1f}")
-    for (a, fa, ra), (b, fb, rb) in itertools.pairwise(rows):
-        print(f"  {a:,} -> {b:,} files (x{b / a:g}): first-scan CPU x{fb[3] / fa[3]:.2f}, RSS x{fb[1] / fa[1]:.2f}; "
-              f"rescan CPU x{rb[3] / ra[3]:.2f}, RSS x{rb[1] / ra[1]:.2f}")
+            db = Path(tmp) / "seeded.db"
+            assert seed_database(music, db) == n
+            for _ in range(repeats):
+                ours.append(cli_scan(music, db))
+                assert ours[-1][2]["unchanged"] == n and ours[-1][2]["missing"] == 0, ours[-1][2]
+                ref.append(plain_process(PLAIN_RESCAN, str(music), str(db)))
+                loads.append(os.getloadavg()[0])
+        rows.append((n, ours, ref))
+        print(scan_row(f"{n:,}", ours, ref) + f"   load {statistics.median(loads):.1f}")
+    growth(rows, "rescan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="scan benchmark")
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=["writer", "scaling"], help="run one part")
-    parser.add_argument("--sizes", default="1000,10000,100000", help="file counts for --only scaling")
+    parser.add_argument("--only", choices=["writer", "scaling", "compare"], help="run one part")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="file counts for --only scaling / compare")
     args = parser.parse_args()
     if args.only == "writer":
         bench_writer(args.repeats)
         return
     if args.only == "scaling":
-        bench_scaling([int(x) for x in args.sizes.split(",")])
+        bench_scaling([int(x) for x in args.sizes.split(",")], args.repeats)
+        return
+    if args.only == "compare":
+        bench_compare([int(x) for x in args.sizes.split(",")], args.repeats)
         return
     music, paths = library(args.files)
     n = args.repeats
@@ -282,7 +442,7 @@ def main() -> None:
     print(f"rescan, library call                     {med(rescan_lib):7.2f} s  first/rescan {med(first_lib) / med(rescan_lib):.1f}x")
     bench_writer(n)
     print(f"load average after: {os.getloadavg()[0]:.1f} (other work competes for the cores; wall ratios move with it)")
-    print(f"peak RSS of `enrich scan` + readers      {med(peak_rss) / 2**20:7.1f} MB  (max {max(peak_rss) / 2**20:.1f}; goal <= 200)")
+    print(f"peak RSS of `enrich scan` (first scan): {rss_text(peak_rss)} MB (its process / its readers / both at once)")
 
 
 if __name__ == "__main__":
