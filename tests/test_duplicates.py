@@ -47,11 +47,15 @@ def library(tmp_path_factory):
     live = render(tempo=126, key="A", mode="minor", seconds=SECONDS, sr=SR, seed=3)
     live_too = render(tempo=127, key="A", mode="minor", seconds=SECONDS + 6, sr=SR, seed=5)
     other = render(tempo=100, key="E", mode="minor", seconds=SECONDS, sr=SR, seed=4)
+    # Another master of So What, longer, on a compilation tagged by its track number: only the id ties it.
+    so_what_elsewhere = render(tempo=136, key="D", mode="minor", seconds=SECONDS + 9, sr=SR, seed=6)
     md = {"artist": "Miles Davis", "album": "Kind of Blue", "title": "So What", "year": 1959, "track": 1}
     dp = {"artist": "Daft Punk", "album": "Homework", "title": "Around the World", "year": 1997, "track": 1}
     files = {
         "so_what": put(music, "Miles Davis/Kind of Blue/01 So What", "flac", so_what, md | {"mb_track": SO_WHAT}),
         "so_what_mp3": put(music, "Copies/So What", "mp3", so_what, {"artist": "Miles Davis", "title": "So What"}),
+        "so_what_compilation": put(music, "Compilations/Jazz Gold/03 Track 03", "mp3", so_what_elsewhere,
+                                   {"artist": "Various Artists", "title": "Track 03", "mb_track": SO_WHAT.upper()}),
         # No tags at all: artist and title come from the file name.
         "so_what_untagged": put(music, "Downloads/Miles Davis - So What", "ogg", so_what, {}),
         "around": put(music, "Daft Punk/Homework/01 Around the World", "flac", around, dp | {"mb_track": AROUND}),
@@ -87,15 +91,15 @@ def test_copies_are_grouped_and_the_lossless_copy_is_kept(library):
     assert set(groups) == {f["so_what"], f["around"], f["other"]}
     assert [o["path"] for o in groups[f["other"]]["others"]] == [f["other_copy"]]
     so_what = groups[f["so_what"]]
-    assert {o["path"] for o in so_what["others"]} == {f["so_what_mp3"], f["so_what_untagged"]}
+    assert {o["path"] for o in so_what["others"]} == {f["so_what_mp3"], f["so_what_untagged"], f["so_what_compilation"]}
     assert so_what["why"].startswith("lossless over lossy: flac (lossless")
     around = groups[f["around"]]
     assert {o["path"] for o in around["others"]} == {f["around_remaster"], f["around_edit"]}
     # Live takes are other recordings, whether the title or the album says so; the unrelated song is alone.
     grouped = {c["path"] for g in report.groups for c in [g["keep"], *g["others"]]}
     assert not grouped & {f["around_live"], f["around_live_album"]}
-    assert sorted(report.others) == sorted([f["so_what_mp3"], f["so_what_untagged"], f["around_remaster"],
-                                            f["around_edit"], f["other_copy"]])
+    assert sorted(report.others) == sorted([f["so_what_mp3"], f["so_what_untagged"], f["so_what_compilation"],
+                                            f["around_remaster"], f["around_edit"], f["other_copy"]])
 
 
 def test_each_copy_says_what_tied_it(library):
@@ -107,12 +111,13 @@ def test_each_copy_says_what_tied_it(library):
     assert untagged["artist"] == "Miles Davis" and untagged["title"] == "So What"
     assert {"audio", "name"} <= set(untagged["matched_by"])
     assert copies[f["around_edit"]]["matched_by"] == ["recording"]
+    assert copies[f["so_what_compilation"]]["matched_by"] == ["recording"]
     assert "name" in copies[f["around_remaster"]]["matched_by"]
     assert copies[f["other_copy"]]["matched_by"] == ["audio"] and copies[f["other_copy"]]["artist"] is None
 
 
 @pytest.mark.parametrize("by, expected", [
-    (["recording"], {("around", "around_edit")}),
+    (["recording"], {("around", "around_edit"), ("so_what", "so_what_compilation")}),
     (["name"], {("so_what", "so_what_mp3", "so_what_untagged"), ("around", "around_remaster")}),
     # A light remaster keeps the sound within the tolerance; the short edit is another length.
     (["audio"], {("so_what", "so_what_mp3", "so_what_untagged"), ("around", "around_remaster"),
@@ -132,17 +137,22 @@ def test_a_playlist_never_holds_two_copies_of_one_song(library):
     paths = [t.path for t in made.playlists[0].tracks]
     # Playlists count every version of a song as that song (a live take too): one of each.
     around = ("around", "around_remaster", "around_edit", "around_live", "around_live_album")
-    for song in (("so_what", "so_what_mp3", "so_what_untagged"), around, ("other", "other_copy")):
+    so_what = ("so_what", "so_what_mp3", "so_what_untagged", "so_what_compilation")
+    for song in (so_what, around, ("other", "other_copy")):
         assert len({f[k] for k in song} & set(paths)) == 1, (song, paths)
-    # The copy that only its audio gives away was turned down as such.
+    # The copy that only its audio gives away, and the one only its MusicBrainz id does, were turned down as such.
     excluded = made.playlists[0].excluded
     assert excluded.get("a copy of a chosen track (same audio)") == 1, excluded
+    assert excluded.get("another copy of a chosen recording (same MusicBrainz id)") == 1, excluded
 
 
-def test_two_seeds_that_are_copies_of_one_song_are_refused(library):
+@pytest.mark.parametrize("copy, evidence", [("other_copy", "audio"), ("so_what_compilation", "MusicBrainz id"),
+                                            ("so_what_mp3", "name")])
+def test_two_seeds_that_are_copies_of_one_song_are_refused(library, copy, evidence):
     lib, _, f = library
-    with pytest.raises(PlaylistError, match="are the same song"):
-        lib.playlists(seeds=[f["other"], f["other_copy"]], length=5, dry_run=True)
+    first = "other" if copy == "other_copy" else "so_what"
+    with pytest.raises(PlaylistError, match=f"are the same song \\(by {evidence}\\)"):
+        lib.playlists(seeds=[f[first], f[copy]], length=5, dry_run=True)
 
 
 def test_nothing_is_deleted_or_written(library):
@@ -159,14 +169,15 @@ def test_cli_text_json_and_paths(library):
     _, db, f = library
     text = run_enrich("duplicates", "--db", str(db))
     assert text.returncode == 0, text.stderr
-    assert "3 groups, 5 copies not kept, among 10 tracks" in text.stdout
+    assert "3 groups, 6 copies not kept, among 11 tracks" in text.stdout
     assert "keep    0:20  flac" in text.stdout and "why: lossless over lossy" in text.stdout
     as_json = run_enrich("duplicates", "--db", str(db), "--json")
     data = json.loads(as_json.stdout)
-    assert data["copies_not_kept"] == 5 and len(data["groups"]) == 3
+    assert data["copies_not_kept"] == 6 and len(data["groups"]) == 3
     paths = run_enrich("duplicates", "--db", str(db), "--paths")
     assert sorted(paths.stdout.splitlines()) == sorted(
-        [f["so_what_mp3"], f["so_what_untagged"], f["around_remaster"], f["around_edit"], f["other_copy"]])
+        [f["so_what_mp3"], f["so_what_untagged"], f["so_what_compilation"], f["around_remaster"], f["around_edit"],
+         f["other_copy"]])
     assert paths.stderr == ""
 
 

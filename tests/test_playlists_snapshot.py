@@ -222,3 +222,27 @@ def test_the_mapped_space_scores_every_track_as_the_database_does(library):
                       PlaylistsConfig())
         np.testing.assert_array_equal(a.total, b.total)
         np.testing.assert_array_equal(a.sound, b.sound)
+
+
+def test_copies_of_one_recording_are_read_and_survive_the_snapshot(library, tmp_path):
+    # Playlists refuse a second copy of a recording by its MusicBrainz id (playlists/songs.py): the
+    # ties must come through the file too. Case and spaces do not matter; the nil id ties nothing.
+    import sqlite3
+
+    db, _ = library
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    same = "0a1b2c3d-1111-2222-3333-444455556666"
+    nil = "00000000-0000-0000-0000-000000000000"
+    with sqlite3.connect(copy) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM tracks ORDER BY id")]
+        for row, mbid in ((3, same), (700, f" {same.upper()} "), (5, nil), (6, nil), (9, "not-an-id"),
+                          (10, "not-an-id"), (11, "ffffffff-1111-2222-3333-444455556666")):
+            conn.execute("UPDATE tracks SET mb_track_id = ? WHERE id = ?", (mbid, ids[row]))
+    rebuilt = snapshot.load(copy, 0.3)
+    mapped = snapshot.load(copy, 0.3)
+    assert (rebuilt.source, mapped.source) == ("rebuilt", "snapshot")
+    for loaded in (rebuilt, mapped):
+        tied = {int(i): int(r) for i, r in enumerate(loaded.view.recording) if r >= 0}
+        assert tied == {3: 3, 700: 3}

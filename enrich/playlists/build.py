@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from enrich.config import Config
-from enrich.duplicates.audio import Taken
 from enrich.errors import PlaylistError, UsageError
 from enrich.playlists import auto, explain, m3u8, ordering, snapshot
 from enrich.playlists.constraints import Rules, select
@@ -39,7 +38,8 @@ from enrich.playlists.similarity import (
     sound_space,
     track_target,
 )
-from enrich.playlists.titles import artist_key, song_key
+from enrich.playlists.songs import ChosenSongs
+from enrich.playlists.titles import artist_key
 from enrich.store.library_view import LibraryView
 
 PATH_STEPS = 5  # points between the two seeds of an A -> B playlist that tracks are scored against
@@ -197,17 +197,13 @@ def plan(prep: Prepared, request: Request, cfg: PlaylistsConfig,
             if end == seeds[0]:
                 raise UsageError("--to names the same track as --seed; a path needs two tracks")
             seeds.append(end)
-        songs: dict[str, int] = {}
-        sounds = Taken(view.vectors, view.feature_names, view.duration, view.has_features)
+        songs = ChosenSongs(view)
         for i in seeds:
-            first = songs.setdefault(song_key(view.artists[i], view.titles[i], view.paths[i]), i)
-            twin = sounds.copy_of(i)
-            if first == i and twin is not None:
-                first = twin
-            if first != i:
-                raise PlaylistError(f"seeds {view.paths[first]} and {view.paths[i]} are the same song; "
-                                    "give different songs")
-            sounds.add(i)
+            copy = songs.copy_of(i)
+            if copy is not None and copy[0] != i:
+                raise PlaylistError(f"seeds {view.paths[copy[0]]} and {view.paths[i]} are the same song "
+                                    f"(by {copy[1]}); give different songs")
+            songs.add(i)
             if view.missing[i] or not exists(view.fs_path(i)):
                 raise PlaylistError(f"seed {view.paths[i]}: the file is missing; pick another seed "
                                     "or run `enrich scan` again")

@@ -2,9 +2,9 @@
 
 Candidates are taken best score first. Never relaxed: a track that cannot be
 compared, a missing file, the seed (or another version of a seed's song), two
-versions of one song: the same artist and title under version notes, or the
-same audio whatever the tags say (a copy of a chosen track, as `enrich
-duplicates` finds them). When the library is too small for the rest, the rules
+copies of one song: the same artist and title under version notes, the same
+MusicBrainz recording id, or the same audio whatever the tags say (as `enrich
+duplicates` finds them; playlists/songs.py). When the library is too small for the rest, the rules
 are relaxed one at a time (artists, then durations, then the genre floor) and
 each relaxation is reported in the playlist's notes.
 """
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from enrich.duplicates.audio import Taken
-from enrich.playlists.titles import artist_key, song_key
+from enrich.playlists.songs import EXCLUDED, ChosenSongs
+from enrich.playlists.titles import artist_key
 from enrich.store.library_view import LibraryView
 
 
@@ -104,10 +104,9 @@ def select(
     length_hint = count if count is not None else estimate_length(view, seconds or 0.0)
     chosen = list(dict.fromkeys(seeds))
     taken = set(chosen)
-    songs = {song_key(view.artists[i], view.titles[i], view.paths[i]) for i in chosen}
-    sounds = Taken(view.vectors, view.feature_names, view.duration, view.has_features)
+    songs = ChosenSongs(view)
     for i in chosen:
-        sounds.add(i)
+        songs.add(i)
     per_artist = Counter(artist_key(view.artists[i], view.paths[i]) for i in chosen)
     used_seconds = float(np.nansum(view.duration[chosen])) if chosen else 0.0
     excluded: Counter[str] = Counter()
@@ -142,14 +141,10 @@ def select(
                 break
             if i in rejected or i in taken:
                 continue
-            key = song_key(view.artists[i], view.titles[i], view.paths[i])
-            if key in songs:
+            copy = songs.copy_of(i)
+            if copy is not None:
                 rejected.add(i)
-                excluded["another version of a chosen song"] += 1
-                continue
-            if sounds.copy_of(i) is not None:
-                rejected.add(i)
-                excluded["a copy of a chosen track (same audio)"] += 1
+                excluded[EXCLUDED[copy[1]]] += 1
                 continue
             artist = artist_key(view.artists[i], view.paths[i])
             if (step_rules.max_per_artist or step_rules.artist_window > 1) and per_artist[artist] >= cap:
@@ -160,8 +155,7 @@ def select(
                 continue
             chosen.append(i)
             taken.add(i)
-            songs.add(key)
-            sounds.add(i)
+            songs.add(i)
             per_artist[artist] += 1
             if np.isfinite(view.duration[i]):
                 used_seconds += float(view.duration[i])

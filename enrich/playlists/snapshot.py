@@ -39,12 +39,13 @@ from enrich.store.library_view import LibraryView, library_generation, load_libr
 log = logging.getLogger(__name__)
 
 MAGIC = b"ENRSNAP1"
-FORMAT = 2  # 2: the second-best tempo and the octave-aware tempo columns of the sound space
+# 2: the second-best tempo and the octave-aware tempo columns of the sound space; 3: copies of one recording
+FORMAT = 3
 ALIGN = 64
 TEXT_ENCODING = ("utf-8", "surrogatepass")  # lossless for any str SQLite handed us
 
 NUMERIC = ("ids", "duration", "missing", "tempo", "tempo_alt", "camelot", "energy", "loudness", "vectors",
-           "has_features", "genre_ids", "genre_weights")
+           "has_features", "genre_ids", "genre_weights", "recording")
 SPACE_TEMPO = ("log_tempo", "log_alt")  # optional columns of the sound space (octave-aware tempo)
 TEXTS = ("paths", "artists", "titles")
 COLUMN_MAJOR = ("genre_ids", "genre_weights")
@@ -92,6 +93,8 @@ def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tem
     columns = {name: getattr(view, name) for name in NUMERIC}
     if columns["tempo_alt"] is None:
         columns["tempo_alt"] = np.full(len(view), np.nan, np.float32)
+    if columns["recording"] is None:
+        columns["recording"] = np.full(len(view), -1, np.int32)
     arrays: dict[str, np.ndarray] = {name: np.ascontiguousarray(a.T if name in COLUMN_MAJOR else a)
                                      for name, a in columns.items()}
     for name in SPACE_TEMPO:
@@ -199,7 +202,7 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
         loudness=a["loudness"], vectors=a["vectors"], has_features=a["has_features"],
         feature_names=list(header["feature_names"]), genre_names=list(header["genre_names"]),
         genre_ids=a["genre_ids"], genre_weights=a["genre_weights"],
-        fs_paths={int(k): v for k, v in header["fs_paths"].items()},
+        fs_paths={int(k): v for k, v in header["fs_paths"].items()}, recording=a["recording"],
     )
     space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"],
                        log_tempo=a.get("log_tempo"), log_alt=a.get("log_alt"),

@@ -49,6 +49,8 @@ class LibraryView:
     fs_paths: dict[int, str] = field(default_factory=dict)
     # float32 BPM of the second-best metrical level (half or double, usually), NaN when unknown.
     tempo_alt: np.ndarray | None = None
+    # int32: the first row holding the same MusicBrainz recording, -1 for a recording held once (or no id).
+    recording: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -129,6 +131,12 @@ FEATURES_SQL = (
     " FROM features"
 )
 VECTORS_SQL = "SELECT track_id, vector FROM features WHERE version = ? AND length(vector) = ?"
+# Tracks that share a MusicBrainz recording id, one group a row (ids in the shape of one; the nil id ties nothing).
+RECORDING_COPIES_SQL = (
+    "SELECT group_concat(id) FROM tracks WHERE length(trim(mb_track_id)) = 36"
+    " AND trim(mb_track_id) != '00000000-0000-0000-0000-000000000000'"
+    " GROUP BY lower(trim(mb_track_id)) HAVING count(*) > 1"
+)
 
 # '8A' -> 14 and '9minor' (pitch class + mode, when the code is absent) -> 14.
 CAMELOT_CODES = {
@@ -221,7 +229,18 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         genre_weights=genre_weights,
         fs_paths=fs_paths,
         tempo_alt=tempo_alt,
+        recording=read_recording_copies(conn, ids),
     )
+
+
+def read_recording_copies(conn: sqlite3.Connection, ids: np.ndarray) -> np.ndarray:
+    """Per row, the first row with the same MusicBrainz recording; -1 for a recording held once."""
+    first = np.full(len(ids), -1, dtype=np.int32)
+    for (group,) in conn.execute(RECORDING_COPIES_SQL):
+        at, _ = rows_of(ids, numbers(group, group.count(",") + 1, np.int64))
+        if len(at) > 1:
+            first[at] = at.min()
+    return first
 
 
 def rows_of(ids: np.ndarray, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
