@@ -41,6 +41,7 @@ from enrich.results import (
     CacheStats,
     Explanation,
     PlaylistsResult,
+    PromptPlaylist,
     ReportFile,
     RunDetail,
     RunRecord,
@@ -340,19 +341,18 @@ class Library:
 
     def prompt_playlist(self, sentence: str, *, length: int | None = None, minutes: float | None = None,
                         out_dir: str | os.PathLike[str] | None = None, name: str | None = None,
-                        dry_run: bool = False, offline: bool = False) -> dict[str, Any]:
+                        dry_run: bool = False, offline: bool = False) -> PromptPlaylist:
         """A playlist from a sentence (as `enrich playlists --prompt`): Claude reads it into a checked
         request (genres of the vocabulary, tempo/energy/loudness ranges, mode, named artists, length,
         ordering, title) and the local engine builds it. ``offline`` answers from the cache only.
-        Returns what the command prints with --json: the wish, what was dropped from Claude's answer,
-        how it met the library, Claude's requests, tokens and cost, and the playlist."""
+        Returns the wish (with what was dropped from Claude's answer), how it met the library, Claude's
+        requests, tokens and cost, and the playlist; ``.as_dict()`` is what the command prints with --json."""
         from enrich.pipeline.prompt import PromptRequest, prompt_playlist
 
         request = PromptRequest(sentence, length=length, minutes=minutes,
                                 out_dir=None if out_dir is None else str(out_dir), name=name, dry_run=dry_run,
                                 offline=offline)
-        made: dict[str, Any] = running.run(prompt_playlist(self.config, request))
-        return made
+        return PromptPlaylist.from_dict(running.run(prompt_playlist(self.config, request)))
 
     def duplicates(self, by: Sequence[str] = (), *, seconds: float | None = None,
                    audio_tolerance: float | None = None) -> DuplicatesReport:

@@ -171,6 +171,85 @@ class PlaylistsResult:
 
 
 @dataclass(frozen=True)
+class Range:
+    min: float | None                    # either end may be open (None)
+    max: float | None
+
+
+@dataclass(frozen=True)
+class PlaylistWish:
+    """How the sentence was read (Claude's answer, every field checked); empty fields: it said nothing."""
+
+    sentence: str
+    title: str | None
+    genres: list[str]                    # of the vocabulary only
+    exclude_genres: list[str]
+    tempo: Range | None                  # BPM
+    energy: Range | None                 # 0..1
+    loudness: Range | None               # LUFS
+    mode: str | None                     # major or minor
+    artists: list[str]                   # as written in the sentence
+    tracks: int | None
+    minutes: float | None
+    ordering: str | None                 # steady, energy-up, ..., journey
+    journey: list[str] | None            # [from, to]
+    dropped: list[str]                   # "field: why", each part of the answer not obeyed
+
+
+@dataclass(frozen=True)
+class WishReading:
+    """How the wish met the library."""
+
+    artists: dict[str, int]              # name as written -> its tracks in the library
+    filtered: dict[str, int]             # filter -> tracks it left out
+    allowed: int                         # tracks that pass every filter
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class ClaudeUsage:
+    """This run's requests to Claude, tokens and cost (an answer from the cache was paid for before)."""
+
+    model: str
+    requests: int
+    from_cache: bool
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    cost_usd: float
+    notices: list[str]
+
+
+@dataclass(frozen=True)
+class PromptPlaylist:
+    """What `enrich playlists --prompt` made: the sentence as read, and its playlist."""
+
+    prompt: str
+    wish: PlaylistWish
+    reading: WishReading
+    claude: ClaudeUsage
+    dry_run: bool
+    out_dir: str | None
+    library: dict[str, int]
+    playlists: list[PlaylistRecord]      # one
+    timings_ms: dict[str, float]
+    library_from: str                    # snapshot, rebuilt or database
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PromptPlaylist:
+        wish = data["wish"]
+        ranges = {name: None if wish[name] is None else Range(**wish[name]) for name in ("tempo", "energy", "loudness")}
+        made = [PlaylistRecord(**{**p, "tracks": [PlaylistTrack(**t) for t in p["tracks"]]})
+                for p in data["playlists"]]
+        return cls(**{**data, "wish": PlaylistWish(**{**wish, **ranges}), "reading": WishReading(**data["reading"]),
+                      "claude": ClaudeUsage(**data["claude"]), "playlists": made})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class ReportFile:
     """The page `enrich report` wrote."""
 

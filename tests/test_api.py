@@ -204,6 +204,20 @@ SKIN_IMPORTS = ("enrich.cli", "enrich.api", "enrich.errors", "enrich.results", "
                 "enrich.playlists.settings")
 
 
+def test_every_library_method_returns_records_not_bare_dicts():
+    # Plain typed records all the way down (a record may hold a dict of counts, never be one).
+    import inspect
+
+    returns = {name: str(fn.__annotations__.get("return"))  # strings: the module defers its annotations
+               for name, fn in inspect.getmembers(Library, inspect.isfunction) if not name.startswith("_")}
+    assert len(returns) > 20 and returns["playlists"] == "PlaylistsResult"
+    # The exports are rows of named columns on purpose: what a CSV or JSON-lines line is.
+    rows_by_design = {"export_rows", "export_tags"}
+    bare = {name: hint for name, hint in returns.items()
+            if (hint.startswith("dict") or "[dict" in hint) and name not in rows_by_design}
+    assert not bare, bare
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_is_a_skin_over_library(name):
     spec = importlib.util.find_spec(COMMANDS[name])

@@ -109,8 +109,12 @@ def test_the_library_class_is_the_front_door(fakes, tmp_path, library):
     config = load(tmp_path / "enrich.toml", env={**fakes.env(), "ENRICH_CACHE_DIR": str(tmp_path / "cache")},
                   overrides={"paths.db": str(library.db)})
     made = Library(config=config).prompt_playlist(RAINY, dry_run=True, length=5)
-    assert made["playlists"][0]["count"] == 5 and made["claude"]["requests"] == 1
-    assert Library(config=config).prompt_playlist(RAINY, dry_run=True, offline=True)["claude"]["from_cache"]
+    assert made.playlists[0].count == 5 == len(made.playlists[0].tracks) and made.claude.requests == 1
+    assert made.wish.genres == ["jazz"] and made.wish.tempo is not None and made.wish.tempo.max == 100
+    assert made.reading.allowed > 0 and made.claude.cost_usd > 0
+    again = Library(config=config).prompt_playlist(RAINY, dry_run=True, offline=True)
+    assert again.claude.from_cache and again.claude.requests == 0
+    assert again.as_dict()["wish"] == made.as_dict()["wish"]
 
 
 @pytest.mark.slow

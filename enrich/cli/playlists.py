@@ -171,9 +171,9 @@ def command(app: App, seeds: tuple[str, ...], to: str | None, genre: str | None,
                                    "leave out --seed, --to, --genre, --auto, --direction and --lastfm-user")
         result = Library(config=app.config).prompt_playlist(prompt, length=length, minutes=minutes, out_dir=out_dir,
                                                             name=name, dry_run=dry_run, offline=offline)
-        for dropped in result["wish"]["dropped"]:
+        for dropped in result.wish.dropped:
             click.echo(f"claude's answer: dropped {dropped}", err=True)
-        app.emit(result, lambda r: render_prompt(r, explain))
+        app.emit(result.as_dict(), lambda r: render_prompt(r, explain))
         return
     if explain or offline:
         raise click.UsageError("--explain and --offline go with --prompt")
