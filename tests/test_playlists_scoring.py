@@ -128,3 +128,50 @@ def test_scores_equal_the_plain_formulation_bit_for_bit(library, settings):
     both = score(view, space, targets(view, space, relation)[:2], cfg)
     one, two = (plain_scores(view, space, t, cfg).total for t in targets(view, space, relation)[:2])
     np.testing.assert_array_equal(both.total, np.minimum(one, two))
+
+
+@pytest.mark.parametrize("shares", [{"no_features": 0.7}, {"no_genres": 0.8}, {"neither": 0.6}])
+def test_scores_equal_the_plain_formulation_when_most_tracks_lack_a_part(tmp_path, shares):
+    # Scoring fixes the rows of unusual parts one by one: here the usual tracks are the ones lacking.
+    from enrich.playlists.similarity import SOUND, genre_relation
+    db = tmp_path / "library.db"
+    build_library(db, 900, clusters=4, seed=8, tempo_alts=0.3, **shares)
+    view = load_library(db)
+    relation = genre_relation(list(view.genre_names), load_tree()[0], 0.5, 0.2)
+    cfg = PlaylistsConfig()
+    space = sound_space(view, cfg.tempo_weight)
+    assert space.classes is not None and space.classes.usual != 7
+    tagged, has = view.genre_ids[:, 0] >= 0, view.has_features
+    kinds = [has & tagged, has & ~tagged, ~has & tagged]
+    found = [track_target(view, space, relation, int(np.flatnonzero(k)[j])) for k in kinds if k.sum() > 3 for j in (0, 3)]
+    if len(view.genre_names):
+        found.append(genre_target(view, space, relation[0], 0, "genre"))
+    assert any(t.sound is not None for t in found) and len(found) >= 3
+    if shares == {"no_features": 0.7}:
+        assert not space.classes.usual & SOUND
+    for target in found:
+        ours, plain = score_one(view, space, target, cfg), plain_scores(view, space, target, cfg)
+        for part in ("total", "sound", "key", "genre"):
+            np.testing.assert_array_equal(getattr(ours, part), getattr(plain, part), err_msg=f"{target.label}: {part}")
+
+
+def test_track_classes_group_exactly_the_tracks_with_the_same_key_and_genres(library):
+    from enrich.playlists.similarity import track_classes, unique_rows
+    view, _ = library
+    classes = track_classes(view, view.has_features)
+    rows = np.concatenate([view.camelot[:, None].astype(np.int64), view.genre_ids,
+                           np.ascontiguousarray(view.genre_weights).view(np.int32)], axis=1)
+    _, expected = np.unique(rows, axis=0, return_inverse=True)
+    expected = expected.reshape(-1)
+    # The same partition: one class for one distinct row, and each class holds that row's values.
+    assert len(classes.camelot) == expected.max() + 1
+    pairs = set(zip(classes.of_track.tolist(), expected.tolist(), strict=True))
+    assert len(pairs) == len(classes.camelot)
+    np.testing.assert_array_equal(classes.camelot[classes.of_track], view.camelot)
+    np.testing.assert_array_equal(classes.genre_ids[:, classes.of_track].T, view.genre_ids)
+    np.testing.assert_array_equal(classes.genre_weights[:, classes.of_track].T, view.genre_weights)
+    # Rows the hash cannot tell apart are still told apart.
+    many = np.random.default_rng(1).integers(0, 3, size=(5000, 4)).astype(np.int32)
+    first, inverse = unique_rows(many)
+    np.testing.assert_array_equal(many[first][inverse], many)
+    assert len(first) == len(np.unique(many, axis=0))

@@ -246,3 +246,23 @@ def test_copies_of_one_recording_are_read_and_survive_the_snapshot(library, tmp_
     for loaded in (rebuilt, mapped):
         tied = {int(i): int(r) for i, r in enumerate(loaded.view.recording) if r >= 0}
         assert tied == {3: 3, 700: 3}
+
+
+def test_a_snapshot_whose_track_classes_point_outside_is_rebuilt(library):
+    # Scoring gathers by the stored class of each track without checking it: a file whose
+    # classes point past the table (a flipped byte in a whole-looking file) must not be used.
+    import numpy as np
+
+    db, info = library
+    request = Request(seeds=(seed_path(info, 3),), length=12, dry_run=True)
+    good = playlists(db, request)
+    file = snapshot.snapshot_path(db)
+    with open(file, "rb") as f:
+        header = snapshot.parse_header(f.read(), file.stat().st_size)
+    spec = header["arrays"]["class_of_track"]
+    data = bytearray(file.read_bytes())
+    data[spec["offset"] + 8 * 7:spec["offset"] + 8 * 8] = np.array([10**9], dtype=spec["dtype"]).tobytes()
+    file.write_bytes(bytes(data))
+    again = playlists(db, request)
+    assert again["library_from"] == "rebuilt" and same_playlists(good, again)
+    assert playlists(db, request)["library_from"] == "snapshot"

@@ -97,6 +97,84 @@ def genre_relation(names: list[str], parents: Mapping[str, str], parent_score: f
     return rel
 
 
+# Bits of a track's parts code: which parts of a comparison it has.
+SOUND, KEY, GENRE = 1, 2, 4
+PARTS_CODES = 8
+
+
+@dataclass
+class TrackClasses:
+    """Tracks grouped by what scoring reads of them besides their sound (computed once, stored in the snapshot).
+
+    A library has few distinct (key, genre slots, slot weights): per target, the key and genre
+    parts are worked out once per class and handed to every track with one gather, instead
+    of lookups and slot-by-slot maxima over every track. And most tracks have every part:
+    only the rows of the other parts codes are listed, so the sum of weights and the
+    penalty of those few are fixed row by row instead of looked up for all.
+    """
+
+    of_track: np.ndarray      # intp (n,): each track's class
+    camelot: np.ndarray       # intp (C,): the class's key, -1 unknown
+    genre_ids: np.ndarray     # intp (slots, C): genre of each slot, -1 empty
+    genre_weights: np.ndarray  # float32 (slots, C)
+    usual: int                # the commonest parts code (bits SOUND, KEY, GENRE)
+    odd_rows: np.ndarray      # intp: the rows of every other code, by code
+    odd_bounds: np.ndarray    # int64 (PARTS_CODES + 1,): odd_rows[b[c]:b[c + 1]] have code c
+
+    def rows_of(self, code: int) -> np.ndarray:
+        return self.odd_rows[self.odd_bounds[code]:self.odd_bounds[code + 1]]
+
+    def fits(self, rows: int) -> bool:
+        """Whether every index is in range (for arrays read from a file)."""
+        count, bounds = len(self.camelot), self.odd_bounds
+        return (len(self.of_track) == rows and self.genre_ids.shape[1] == self.genre_weights.shape[1] == count
+                and within(self.of_track, count) and within(self.odd_rows, rows)
+                and len(bounds) == PARTS_CODES + 1 and bounds[0] == 0 and bounds[-1] == len(self.odd_rows)
+                and bool((np.diff(bounds) >= 0).all()))
+
+
+def within(indices: np.ndarray, size: int) -> bool:
+    return len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < size)
+
+
+def track_classes(view: LibraryView, has: np.ndarray) -> TrackClasses:
+    """Group the tracks of ``view`` (``has``: with sound) into ``TrackClasses``."""
+    n, slots = len(view), view.genre_ids.shape[1]
+    keys = np.empty((n, 1 + 2 * slots), dtype=np.int32)  # key, slot genres, slot weights' bits
+    keys[:, 0] = view.camelot
+    keys[:, 1:1 + slots] = view.genre_ids
+    keys[:, 1 + slots:] = np.ascontiguousarray(view.genre_weights, dtype=np.float32).view(np.int32)
+    first, of_track = unique_rows(keys)
+    code = (has.astype(np.uint8) * SOUND) | ((view.camelot >= 0).view(np.uint8) * KEY)
+    code |= (view.genre_ids[:, 0] >= 0).view(np.uint8) * GENRE
+    counts = np.bincount(code, minlength=PARTS_CODES)
+    usual = int(counts.argmax()) if n else SOUND | KEY | GENRE
+    odd = np.flatnonzero(code != usual)
+    odd = odd[np.argsort(code[odd], kind="stable")]
+    counts[usual] = 0
+    bounds = np.zeros(PARTS_CODES + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    return TrackClasses(
+        of_track=of_track, camelot=keys[first, 0].astype(np.intp),
+        genre_ids=np.ascontiguousarray(keys[first, 1:1 + slots].T, dtype=np.intp),
+        genre_weights=np.ascontiguousarray(keys[first, 1 + slots:].T).view(np.float32),
+        usual=usual, odd_rows=odd.astype(np.intp), odd_bounds=bounds)
+
+
+def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a row of each distinct row of ``keys``, each row's index among them): by a 64-bit hash,
+    checked against the rows themselves (exact sorting only if two distinct rows share a hash)."""
+    h = np.zeros(len(keys), dtype=np.uint64)
+    for column in keys.T:
+        h ^= column.astype(np.uint32).astype(np.uint64)
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    if not (keys[first][inverse] == keys).all():  # a collision: hash no more
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1).astype(np.intp)
+
+
 @dataclass
 class SoundSpace:
     """Standardised, weighted feature rows of the whole library (computed once)."""
@@ -108,6 +186,7 @@ class SoundSpace:
     log_tempo: np.ndarray | None = None  # float32 (n,) log2 BPM, NaN unknown
     log_alt: np.ndarray | None = None    # float32 (n,) log2 BPM of the second-best tempo, NaN unknown
     tempo_scale: float = 0.0             # weight / variance of the log2 tempo column: its units in msd
+    classes: TrackClasses | None = None  # what scoring reads of each track besides its sound
 
 
 def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
@@ -145,7 +224,8 @@ def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
             tempo_scale = float(weights[column] / std[column] ** 2)
     total = float(weights.sum()) or 1.0
     return SoundSpace(z=z, norms=np.einsum("ij,ij->i", z, z), total_weight=total, has=has,
-                      log_tempo=track_tempo, log_alt=log_alt, tempo_scale=tempo_scale)
+                      log_tempo=track_tempo, log_alt=log_alt, tempo_scale=tempo_scale,
+                      classes=track_classes(view, has))
 
 
 def tempo_correction(space: SoundSpace, target: Target) -> tuple[np.ndarray, np.ndarray] | None:
@@ -220,83 +300,124 @@ class Scores:
 
 
 def genre_similarity(view: LibraryView, profile: np.ndarray) -> np.ndarray:
-    """Each track's best (genre similarity x slot weight) over its genre slots.
+    """Each track's best (genre similarity x slot weight) over its genre slots."""
+    return slot_similarity(view.genre_ids.T, view.genre_weights.T, profile)
 
-    Slot by slot, as whole columns: a max over the short axis of an (n, 3)
-    array costs ten times more at a million tracks.
+
+def slot_similarity(genre_ids: np.ndarray, genre_weights: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """The best (genre similarity x slot weight) over the slots: ids and weights (slots, m), slot by slot.
+
+    Slot by slot, as whole columns: a max over the short axis of an (m, 3)
+    array costs ten times more at a million rows.
     """
     padded = np.append(profile.astype(np.float32), np.float32(0.0))  # slot -1 -> 0
-    best = np.take(padded, view.genre_ids[:, 0])
-    best *= view.genre_weights[:, 0]
+    best: np.ndarray = np.take(padded, genre_ids[0])
+    best *= genre_weights[0]
     column = np.empty_like(best)  # one buffer for the other slots: fresh memory costs page faults
-    for slot in range(1, view.genre_ids.shape[1]):
-        np.take(padded, view.genre_ids[:, slot], out=column)
-        column *= view.genre_weights[:, slot]
+    for slot in range(1, genre_ids.shape[0]):
+        np.take(padded, genre_ids[slot], out=column)
+        column *= genre_weights[slot]
         np.maximum(best, column, out=best)
     return best
 
 
 def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: PlaylistsConfig) -> Scores:
-    """One target against every track, over a few float32 columns (a million tracks in tens of ms).
+    """One target against every track, over a few float32 columns (a million tracks in a few tens of ms).
 
     The arithmetic is that of the plain formulation (each part added where the track has it,
     weights summed in float64 and rounded to float32, parts in float32), so scores do not depend
-    on how it is laid out. What depends only on which parts a track has (the sum of weights,
-    whether it is comparable, the partial penalty) is worked out once per combination of parts
-    (at most 8) and looked up, instead of masked operations over every track.
+    on how it is laid out. The sound is one matrix-vector product and a few passes in place;
+    the key and genre parts are worked out per class of tracks (``TrackClasses``) and gathered;
+    what depends only on which parts a track has (the sum of weights, whether it is comparable,
+    the partial penalty) is applied to the usual tracks at once and to the few others by rows.
     """
+    classes = space.classes if space.classes is not None else track_classes(view, space.has)
     n = len(view)
-    num = np.zeros(n, dtype=np.float32)
-    parts = np.zeros(n, dtype=np.uint8)  # bit 1: sound, 2: key, 4: genre, where the track has the part
+    nan = np.float32(np.nan)
     sound = key = genre = None
     weights: list[tuple[int, float, bool]] = []  # (bit, weight, makes tracks comparable) of the target's parts
     if target.sound is not None and cfg.weight_sound > 0:
-        has = space.has
-        t = np.asarray(target.sound)  # float32, or float64 for points between two seeds
-        msd = space.z @ t
-        kind = msd.dtype.type
-        msd *= kind(-2.0)
-        msd += space.norms
-        msd += kind(float(t @ t))
-        correction = tempo_correction(space, target)  # tempo in octaves, either side at its runner-up
-        if correction is not None:
-            msd[correction[0]] += correction[1]
-        np.maximum(msd, kind(0.0), out=msd)
-        np.negative(msd, out=msd)
-        msd /= kind(space.total_weight)
-        sound = np.exp(msd, out=msd).astype(np.float32, copy=False)
-        add_part(num, sound, cfg.weight_sound, has)
-        sound[~has] = np.nan
-        parts |= has
-        weights.append((1, cfg.weight_sound, True))
+        sound = sound_similarity(space, target)
+        num = np.multiply(sound, np.float32(cfg.weight_sound))  # 0 + part: the sum starts here
+        silent = lacking(classes, SOUND, space.has)
+        num[silent] = 0.0
+        sound[silent] = nan
+        weights.append((SOUND, cfg.weight_sound, True))
+    else:
+        num = np.zeros(n, dtype=np.float32)
+    gathered = np.empty(n, dtype=np.float32)  # one buffer for each part's gathered addend
     if target.camelot >= 0 and cfg.weight_key > 0:
-        known = view.camelot >= 0
-        key = np.take(CAMELOT[target.camelot], view.camelot.astype(np.intp))  # -1 (unknown) is masked next
-        add_part(num, key, cfg.weight_key, known)
-        key[~known] = np.nan
-        parts |= known.view(np.uint8) << 1
-        weights.append((2, cfg.weight_key, False))  # the key alone does not make two tracks comparable
+        known = classes.camelot >= 0
+        per_class = np.where(known, CAMELOT[target.camelot][classes.camelot], nan)  # -1 (unknown) is masked
+        add_gathered(num, np.where(known, per_class * np.float32(cfg.weight_key), np.float32(0.0)), classes,
+                     gathered)
+        key = np.take(per_class, classes.of_track)
+        weights.append((KEY, cfg.weight_key, False))  # the key alone does not make two tracks comparable
     if target.genre_profile is not None and cfg.weight_genre > 0:
-        tagged = view.genre_ids[:, 0] >= 0
-        genre = genre_similarity(view, target.genre_profile)
-        add_part(num, genre, cfg.weight_genre, tagged)
-        genre[~tagged] = np.nan
-        parts |= tagged.view(np.uint8) << 2
-        weights.append((4, cfg.weight_genre, True))
-    den, factor = by_parts(weights, cfg.partial_penalty)
-    rows = parts.astype(np.intp)
+        tagged = classes.genre_ids[0] >= 0
+        per_class = slot_similarity(classes.genre_ids, classes.genre_weights, target.genre_profile)
+        add_gathered(num, np.where(tagged, per_class * np.float32(cfg.weight_genre), np.float32(0.0)), classes,
+                     gathered)
+        per_class[~tagged] = nan
+        genre = np.take(per_class, classes.of_track)
+        weights.append((GENRE, cfg.weight_genre, True))
+    total = weighted_total(num, classes, *by_parts(weights, cfg.partial_penalty))
+    nothing = np.full(n, nan, dtype=np.float32)
+    return Scores(total=total, sound=nothing if sound is None else sound,
+                  key=nothing.copy() if key is None else key, genre=nothing.copy() if genre is None else genre)
+
+
+def sound_similarity(space: SoundSpace, target: Target) -> np.ndarray:
+    """exp(-weighted msd) of every track's sound to the target's (float32; rows without sound are meaningless)."""
+    t = np.asarray(target.sound)  # float32, or float64 for points between two seeds
+    msd = space.z @ t
+    kind = msd.dtype.type
+    msd *= kind(-2.0)
+    msd += space.norms
+    msd += kind(float(t @ t))
+    correction = tempo_correction(space, target)  # tempo in octaves, either side at its runner-up
+    if correction is not None:
+        msd[correction[0]] += correction[1]
+    np.maximum(msd, kind(0.0), out=msd)
+    np.negative(msd, out=msd)
+    msd /= kind(space.total_weight)
+    sound: np.ndarray = np.exp(msd, out=msd).astype(np.float32, copy=False)
+    return sound
+
+
+def lacking(classes: TrackClasses, bit: int, present: np.ndarray) -> np.ndarray:
+    """The rows without the part ``bit``: the listed rows of the codes without it, or, when
+    most tracks lack it, every row ``present`` says."""
+    if not classes.usual & bit:
+        return np.flatnonzero(~present)
+    return np.concatenate([classes.rows_of(code) for code in range(PARTS_CODES) if not code & bit])
+
+
+def add_gathered(num: np.ndarray, per_class: np.ndarray, classes: TrackClasses, buffer: np.ndarray) -> None:
+    """num += each track's class's value (0 where the track lacks the part: adding +0 leaves num as it is)."""
+    np.take(per_class, classes.of_track, out=buffer, mode="clip")  # "raise" would copy through a buffer first
+    num += buffer
+
+
+def weighted_total(num: np.ndarray, classes: TrackClasses, den: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """num / (the sum of weights of the parts a track has) x its factor; -inf where the factor is 0."""
+    total = np.empty_like(num)
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = num / den[rows]
-        total *= factor[rows]
-    total[(factor == 0)[rows]] = -np.inf
-    nan = np.full(n, np.nan, dtype=np.float32)
-    return Scores(total=total, sound=nan if sound is None else sound, key=nan.copy() if key is None else key,
-                  genre=nan.copy() if genre is None else genre)
-
-
-def add_part(num: np.ndarray, part: np.ndarray, weight: float, present: np.ndarray) -> None:
-    """num += weight * part where the track has the part (adding +0 elsewhere leaves num as it is)."""
-    np.add(num, np.where(present, part * np.float32(weight), np.float32(0.0)), out=num)
+        for code in (classes.usual, *(c for c in range(PARTS_CODES) if c != classes.usual)):
+            rows = classes.rows_of(code) if code != classes.usual else None
+            if rows is not None and not len(rows):
+                continue
+            if factor[code] == 0:
+                total[slice(None) if rows is None else rows] = -np.inf
+            elif rows is None:
+                np.divide(num, den[code], out=total)
+                if factor[code] != 1:
+                    total *= factor[code]
+            else:
+                part = num[rows] / den[code]
+                part *= factor[code]
+                total[rows] = part
+    return total
 
 
 def by_parts(weights: list[tuple[int, float, bool]], partial_penalty: float) -> tuple[np.ndarray, np.ndarray]:

@@ -33,14 +33,15 @@ from typing import Any, overload
 
 import numpy as np
 
-from enrich.playlists.similarity import SoundSpace, sound_space
+from enrich.playlists.similarity import PARTS_CODES, SoundSpace, TrackClasses, sound_space, track_classes
 from enrich.store.library_view import LibraryView, library_generation, load_library_at
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"ENRSNAP1"
-# 2: the second-best tempo and the octave-aware tempo columns of the sound space; 3: copies of one recording
-FORMAT = 3
+# 2: the second-best tempo and the octave-aware tempo columns of the sound space; 3: copies of one recording;
+# 4: track classes
+FORMAT = 4
 ALIGN = 64
 TEXT_ENCODING = ("utf-8", "surrogatepass")  # lossless for any str SQLite handed us
 
@@ -49,6 +50,7 @@ NUMERIC = ("ids", "duration", "missing", "tempo", "tempo_alt", "camelot", "energ
 SPACE_TEMPO = ("log_tempo", "log_alt")  # optional columns of the sound space (octave-aware tempo)
 TEXTS = ("paths", "artists", "titles")
 COLUMN_MAJOR = ("genre_ids", "genre_weights")
+CLASSES = ("of_track", "camelot", "genre_ids", "genre_weights", "odd_rows", "odd_bounds")  # similarity.TrackClasses
 
 
 @dataclass
@@ -104,6 +106,9 @@ def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tem
     arrays["z"] = np.ascontiguousarray(space.z)
     arrays["norms"] = np.ascontiguousarray(space.norms)
     arrays["space_has"] = np.ascontiguousarray(space.has)
+    classes = space.classes if space.classes is not None else track_classes(view, space.has)
+    for name in CLASSES:
+        arrays[f"class_{name}"] = np.ascontiguousarray(getattr(classes, name))
     for name in TEXTS:
         blob, offsets = encode_texts(getattr(view, name))
         arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = blob, offsets
@@ -111,6 +116,7 @@ def write(path: Path, generation: str, view: LibraryView, space: SoundSpace, tem
     header: dict[str, Any] = {
         "format": FORMAT, "generation": generation, "tempo_weight": tempo_weight,
         "total_weight": space.total_weight, "tempo_scale": space.tempo_scale, "rows": len(view),
+        "usual_parts": classes.usual,
         "feature_names": list(view.feature_names),
         "genre_names": list(view.genre_names), "fs_paths": {str(k): v for k, v in view.fs_paths.items()},
         "arrays": layout, "size": 0,
@@ -204,9 +210,13 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
         genre_ids=a["genre_ids"], genre_weights=a["genre_weights"],
         fs_paths={int(k): v for k, v in header["fs_paths"].items()}, recording=a["recording"],
     )
+    classes = TrackClasses(**{name: a[f"class_{name}"] for name in CLASSES}, usual=int(header["usual_parts"]))
+    if not classes.fits(int(header["rows"])):  # scoring gathers by these indices without checking them
+        log.info("%s: damaged playlists snapshot (track classes out of range); rebuilding it", path)
+        return None
     space = SoundSpace(z=a["z"], norms=a["norms"], total_weight=float(header["total_weight"]), has=a["space_has"],
                        log_tempo=a.get("log_tempo"), log_alt=a.get("log_alt"),
-                       tempo_scale=float(header["tempo_scale"]))
+                       tempo_scale=float(header["tempo_scale"]), classes=classes)
     return view, space
 
 
@@ -229,6 +239,9 @@ def parse_header(mm: mmap.mmap, size: int) -> dict[str, Any]:
             raise ValueError(f"array {name} lies outside the file")
         if name in NUMERIC and spec["shape"][name in COLUMN_MAJOR] != rows:
             raise ValueError(f"array {name} has {spec['shape'][0]} rows, not {rows}")
+    classes = [header["arrays"][f"class_{name}"]["shape"] for name in CLASSES]  # KeyError: not all there
+    if classes[0] != [rows] or int(header["usual_parts"]) not in range(PARTS_CODES):
+        raise ValueError("track classes do not match the rows")
     return header
 
 
