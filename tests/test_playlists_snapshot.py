@@ -266,3 +266,18 @@ def test_a_snapshot_whose_track_classes_point_outside_is_rebuilt(library):
     again = playlists(db, request)
     assert again["library_from"] == "rebuilt" and same_playlists(good, again)
     assert playlists(db, request)["library_from"] == "snapshot"
+
+
+def test_text_rows_read_from_the_file_equal_the_rows_read_through_the_mapping(tmp_path):
+    import mmap
+
+    texts = ["a", "", "ab", "bab", "b", "ä/ß", "ab", "\udcff raw byte"]
+    blob, offsets = snapshot.encode_texts(texts)
+    file = tmp_path / "t"
+    file.write_bytes(b"x" * 5 + offsets.tobytes() + blob.tobytes())
+    with open(file, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        reader = snapshot.FileReader(os.dup(f.fileno()))
+    column = snapshot.TextColumn(mm, 5 + offsets.nbytes, offsets, reader, 5)
+    assert [column[i] for i in range(len(texts))] == texts == list(column) and column[-2] == "ab"
+    assert column.index("bab") == 3

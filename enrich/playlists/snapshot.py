@@ -26,6 +26,7 @@ import logging
 import mmap
 import os
 import struct
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,7 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
             if size < len(MAGIC) + 8:
                 return None
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            reader = FileReader(os.dup(f.fileno()))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -200,7 +202,8 @@ def read(path: Path, generation: str, tempo_weight: float) -> tuple[LibraryView,
     a = {name: array_at(mm, spec) for name, spec in header["arrays"].items()}
     for name in COLUMN_MAJOR:
         a[name] = a[name].T
-    texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"]) for name in TEXTS}
+    texts = {name: TextColumn(mm, header["arrays"][f"{name}_blob"]["offset"], a[f"{name}_offsets"],
+                              reader, header["arrays"][f"{name}_offsets"]["offset"]) for name in TEXTS}
     view = LibraryView(
         ids=a["ids"], paths=texts["paths"], artists=texts["artists"], titles=texts["titles"],
         duration=a["duration"], missing=a["missing"], tempo=a["tempo"], tempo_alt=a["tempo_alt"],
@@ -251,14 +254,33 @@ def array_at(mm: mmap.mmap, spec: dict[str, Any]) -> np.ndarray:
     return a.reshape(spec["shape"])
 
 
-class TextColumn(Sequence[str]):
-    """A column of texts in a mapped blob: rows are decoded one at a time, when asked for."""
+class FileReader:
+    """Reads bytes at a position of an open file (the descriptor is closed with the reader)."""
 
-    def __init__(self, mm: mmap.mmap, blob_at: int, offsets: np.ndarray):
+    def __init__(self, fd: int):
+        self.fd = fd
+        weakref.finalize(self, os.close, fd)
+
+    def read(self, size: int, at: int) -> bytes:
+        return os.pread(self.fd, size, at)
+
+
+class TextColumn(Sequence[str]):
+    """A column of texts in a mapped blob: rows are decoded one at a time, when asked for.
+
+    With a ``reader`` (and where the offsets lie in the file), single rows are read
+    with pread instead of through the mapping: the page cache maps a touched page's
+    whole folio (up to megabytes), so a few hundred rows read through the mapping
+    from all over a million-track library made the whole blob resident.
+    """
+
+    def __init__(self, mm: mmap.mmap, blob_at: int, offsets: np.ndarray, reader: FileReader | None = None,
+                 offsets_at: int | None = None):
         self.mm = mm
         self.blob_at = blob_at  # where the column's blob starts in the file
         self.offsets = offsets
         self.raw = memoryview(mm)[blob_at:blob_at + int(offsets[-1])]
+        self.reader, self.offsets_at = reader, offsets_at
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -277,8 +299,12 @@ class TextColumn(Sequence[str]):
             i += n
         if not 0 <= i < n:
             raise IndexError("text column index out of range")
-        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        return bytes(self.raw[start:end]).decode(*TEXT_ENCODING)
+        if self.reader is None or self.offsets_at is None:
+            start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+            return bytes(self.raw[start:end]).decode(*TEXT_ENCODING)
+        size = self.offsets.dtype.itemsize
+        start, end = np.frombuffer(self.reader.read(2 * size, self.offsets_at + size * i), self.offsets.dtype).tolist()
+        return self.reader.read(end - start, self.blob_at + start).decode(*TEXT_ENCODING)
 
     def __iter__(self) -> Iterator[str]:
         raw, bounds = self.raw, self.offsets.tolist()
