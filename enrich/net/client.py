@@ -117,6 +117,7 @@ class Client:
         self.notices: list[str] = []
         if self.cache.notice:
             self.notices.append(self.cache.notice)
+        self.cache.on_notice = self._cache_notice
         for name, src in self.sources.items():
             if src.breaker.is_open:
                 src.stats.breaker = src.breaker.reason
@@ -171,6 +172,10 @@ class Client:
         part of the body. Raises NotFound (cached negatively), SourceUnavailable
         (off, offline miss), BadReply or SourceError (after retries).
         """
+        if cache or self.offline:
+            # Cached answers are served on the event loop, a slice of it per turn (see enrich.net.cache.Turns):
+            # take a turn before any work, so a burst of lookups never holds the loop.
+            await self.cache.turns.enter()
         src = self.sources[source]
         url = policy.join_url(src.cfg.base_url, path)
         key = cache_key or policy.request_key(method, url, params, json)
@@ -232,8 +237,10 @@ class Client:
     async def _store(self, source: str, key: str, reply: Reply, negative: bool) -> None:
         await self.cache.put(Entry(key, source, reply.status, dict(reply.headers), reply.body,
                                    reply.url, reply.fetched_at, negative))
-        if self.cache.notice and self.cache.notice not in self.notices:
-            self.notices.append(self.cache.notice)
+
+    def _cache_notice(self, text: str) -> None:
+        if text not in self.notices:  # the cache has logged it
+            self.notices.append(text)
 
     async def _with_retries(self, src: _Source, method: str, url: str, params: Mapping[str, Any] | None, body: Any,
                             headers: Mapping[str, str] | None, key_param: str | None, key_header: str | None,
@@ -434,6 +441,7 @@ async def open_client(config: Config, offline: bool = False, *, clock: Clock | N
         finally:
             for src in client.sources.values():
                 src.gate.close()
+            await client.cache.close()  # the replies still queued for the disk
             client.cache.write_last_run({
                 name: {"hits": s.stats.cache_hits, "misses": s.stats.cache_misses, "requests": s.stats.requests}
                 for name, s in client.sources.items()

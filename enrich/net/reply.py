@@ -90,7 +90,6 @@ def checked(classify: Callable[[Reply], Verdict], parse: Callable[[Reply], Any])
     """A classify that also runs ``parse(reply)`` on an OK reply, so a reply the
     parser cannot read is never cached: retried if it is not even JSON (an HTML
     error page, a cut body), refused as a BadReply if it is JSON of the wrong shape."""
-    from enrich.errors import BadReply
 
     def judge(reply: Reply) -> Verdict:
         verdict = classify(reply)
