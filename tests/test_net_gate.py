@@ -78,3 +78,28 @@ async def test_the_token_bucket_paces_to_the_rate():
 
     await asyncio.gather(*(one() for _ in range(11)))
     assert stamps[-1] - stamps[0] >= 10 / 50 * 0.9
+
+
+async def test_waiters_ask_the_bucket_in_turn_not_all_at_once():
+    vt = VirtualTime()
+    gate = Gate(rate=100.0, burst=1, concurrency=8, clock=vt.now, sleep=vt.sleep)
+    asked = 0
+    take = gate.budget.take
+
+    def counted() -> float:
+        nonlocal asked
+        asked += 1
+        return take()
+
+    gate.budget.take = counted  # type: ignore[method-assign]
+    stamps = []
+
+    async def one():
+        async with gate.slot():
+            stamps.append(vt.now())
+
+    await asyncio.gather(*(one() for _ in range(40)))
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] == pytest.approx(39 / 100.0)
+    # Each request asks once for the wait and once for its token; eight waiters
+    # waking together for every token would ask several times as often.
+    assert asked <= 2 * 40

@@ -19,6 +19,7 @@ class Gate:
         # A bucket of `burst` tokens refilled at `rate` per second.
         self.budget = Budget(rate, burst, clock, budget_file)
         self.slots = asyncio.Semaphore(concurrency)
+        self.queue = asyncio.Lock()
         self.clock = clock
         self.sleep = sleep
         self.paused_until = 0.0
@@ -37,12 +38,16 @@ class Gate:
         """Wait out any pause, then take a token: once for every request that
         goes on the wire. Returns the seconds spent waiting."""
         start = self.clock()
-        while True:
-            await self._wait_pause()
-            wait = self.budget.take()
-            if wait == 0.0:
-                return self.clock() - start
-            await self.sleep(wait)
+        # One waiter at a time asks the bucket, first come first served: waiters
+        # that all slept until the next token would wake together, and all but one
+        # would ask the (file-locked) bucket for nothing.
+        async with self.queue:
+            while True:
+                await self._wait_pause()
+                wait = self.budget.take()
+                if wait == 0.0:
+                    return self.clock() - start
+                await self.sleep(wait)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:
