@@ -169,3 +169,21 @@ async def test_a_warm_cache_answers_near_the_rate_of_reading_its_files_and_lets_
     # 400 lookups take several milliseconds: served a slice at a time, other tasks run in between,
     # where reading them all in one turn of the loop would give the ticker one or two turns.
     assert statistics.median(turns) >= 5, turns
+
+
+def test_a_cache_outlives_the_event_loop_it_was_used_on(tmp_path):
+    cache = DiskCache(tmp_path / "cache")
+    entry = Entry("GET /x", "lastfm", 200, {}, b"{}", "http://x", 1.0, False)
+
+    async def burst() -> list[Entry | None]:
+        await cache.put(entry)
+
+        async def one() -> Entry | None:
+            await cache.turns.enter()
+            return await cache.get("lastfm", entry.key)
+
+        return await asyncio.gather(*(one() for _ in range(300)))
+
+    # The first loop ends with a turn scheduled on it; the second still gets its turns.
+    assert asyncio.run(burst()) == [entry] * 300
+    assert asyncio.run(asyncio.wait_for(burst(), 10)) == [entry] * 300

@@ -127,6 +127,7 @@ class Turns:
         self.fit = 8                    # readers to let in at once from the queue
         self.queue: collections.deque[asyncio.Future[None]] = collections.deque()
         self.scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def enter(self) -> None:
         """Return when this reader may read inline: at once, or on a later turn."""
@@ -163,9 +164,10 @@ class Turns:
         self._schedule()
 
     def _schedule(self) -> None:
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().call_soon(self._turn)
+        loop = asyncio.get_running_loop()
+        if not self.scheduled or self.loop is not loop:  # (a loop that ended drops what it had scheduled)
+            self.scheduled, self.loop = True, loop
+            loop.call_soon(self._turn)
 
     def _turn(self) -> None:
         """The end of a turn of the loop: close the slice, let the next readers in."""
