@@ -75,7 +75,7 @@ def decode(raw: bytes) -> Entry | None:
     """The entry in ``raw``, or None if it is truncated, not ours or damaged."""
     head, newline, body = raw.partition(b"\n")
     try:
-        d = json.loads(head)
+        d = json.loads(head.decode())  # our own line, UTF-8: no need for json's encoding sniffing
         if not isinstance(d, dict):
             return None
         if d.get("format") == FORMAT and newline and len(body) == d["length"]:
@@ -86,7 +86,7 @@ def decode(raw: bytes) -> Entry | None:
             return None
         return Entry(str(d["key"]), str(d["source"]), int(d["status"]), dict(d["headers"]),
                      body, str(d["url"]), float(d["fetched_at"]), bool(d["negative"]))
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError):  # UnicodeDecodeError is a ValueError
         return None
 
 
