@@ -118,6 +118,7 @@ def one_run(world: World, factor: float, folder: Path, bursts: dict[str, int]) -
         env = {**fakes.env(), "ENRICH_CACHE_DIR": str(folder / "cache")}
         args = ["genres", "--no-scan", "--json", "-q", "--config", str(cfg), "--db", str(db), "/music"]
         cpu_before = children_cpu()
+        started = time.monotonic()
         wall, done = run(args, env)
         cpu = children_cpu() - cpu_before
         load = os.getloadavg()[0]
@@ -127,6 +128,11 @@ def one_run(world: World, factor: float, folder: Path, bursts: dict[str, int]) -
         sent = {name: fakes.requests(name) for name in BASE_RATES}
         violations = {name: fakes.violations(name) for name in BASE_RATES}
         ideal = {name: sent[name] / (BASE_RATES[name] * factor) for name in BASE_RATES}
+        neck = max(ideal, key=ideal.get)
+        # When the bottleneck's requests arrived: the process's start before the first, its rate between, its end after.
+        times = list(fakes.service(neck).counters.times)
+        phases = {"before_first": times[0] - started, "rate": (len(times) - 1) / (times[-1] - times[0]),
+                  "after_last": started + wall - times[-1], "client_rate": BASE_RATES[neck] * factor * 0.97}
         fakes.reset_counters()
         rerun_wall, rerun = run(args, env)
         rerun_requests = fakes.requests()
@@ -136,7 +142,7 @@ def one_run(world: World, factor: float, folder: Path, bursts: dict[str, int]) -
     claude = report["claude"]
     waited = {name: report["sources"][name]["waited_s"] for name in BASE_RATES}
     return {
-        "waited": waited, "cpu": cpu, "load": load,
+        "waited": waited, "cpu": cpu, "load": load, "phases": phases,
         "wall": wall, "ideal": ideal[bottleneck], "bottleneck": bottleneck, "ratio": wall / ideal[bottleneck],
         "sent": sent, "violations": violations, "mb_per_artist": sent["musicbrainz"] / len(world.artists),
         "claude_tracks_per_request": claude["tracks"] / max(1, claude["requests"]),
@@ -190,6 +196,10 @@ def main() -> None:
               f"ratio {res['ratio']:.3f}; client CPU {res['cpu']:.2f}s ({res['cpu'] / res['wall']:.2f} of a core); "
               f"load {res['load']:.1f}; sent {res['sent']}; violations {res['violations']}; waited {res['waited']}; rerun "
               f"{res['rerun_wall']:.2f}s with {res['rerun_requests']} requests", flush=True)
+        ph = res["phases"]
+        print(f"       {res['bottleneck']}: first request {ph['before_first']:.2f}s after the start, then "
+              f"{ph['rate']:.1f} requests/s (the client's rate {ph['client_rate']:.1f}), the process ended "
+              f"{ph['after_last']:.2f}s after the last", flush=True)
     if results:
         med = lambda key: statistics.median(r[key] for r in results)  # noqa: E731
         last = results[-1]
