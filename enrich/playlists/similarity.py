@@ -18,7 +18,7 @@ its *lowest* similarity to any of them, so the playlist sits between the seeds.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,24 +228,27 @@ def sound_space(view: LibraryView, tempo_weight: float) -> SoundSpace:
                       classes=track_classes(view, has))
 
 
-def tempo_correction(space: SoundSpace, target: Target) -> tuple[np.ndarray, np.ndarray] | None:
+def tempo_correction(space: SoundSpace, target: Target,
+                     scratch: Sequence[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray] | None:
     """What to add to the squared sound distance of some tracks so that their tempo part is the
     octave-aware ``tempo_distance`` instead of the plain difference of log2 tempi: (rows, amounts <= 0).
 
     Only tracks for which a runner-up tempo (theirs or the target's) is closer than the plain
     difference change; for every other track the correction is exactly 0, so it is left out
     (at a million tracks, a full-width correction cost as much as the sound comparison itself).
+    ``scratch``: up to three float32 buffers of the library's length to work in.
     """
     t, t_alt = target.tempo
     if space.log_tempo is None or space.log_alt is None or space.tempo_scale <= 0 or not np.isfinite(t):
         return None
     # Few full-width temporaries: at a million tracks each new one costs its page faults.
-    direct = space.log_tempo - np.float32(t)
+    buffers = iter(scratch)
+    direct = np.subtract(space.log_tempo, np.float32(t), out=next(buffers, None))
     np.abs(direct, out=direct)
-    via = space.log_alt - np.float32(t)
+    via = np.subtract(space.log_alt, np.float32(t), out=next(buffers, None))
     np.abs(via, out=via)
     if np.isfinite(t_alt):
-        other = space.log_tempo - np.float32(t_alt)
+        other = np.subtract(space.log_tempo, np.float32(t_alt), out=next(buffers, None))
         np.fmin(via, np.abs(other, out=other), out=via)
     via += np.float32(ALT_TEMPO_COST)
     rows = np.flatnonzero(via < direct)  # NaN (no runner-up, no tempo) compares false
@@ -335,17 +338,19 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
     n = len(view)
     nan = np.float32(np.nan)
     sound = key = genre = None
+    # Fresh memory costs its page faults (a millisecond or more per million floats on a busy
+    # machine): the sum, the buffer of gathered addends and the total serve as scratch before.
+    num, gathered, total = (np.empty(n, dtype=np.float32) for _ in range(3))
     weights: list[tuple[int, float, bool]] = []  # (bit, weight, makes tracks comparable) of the target's parts
     if target.sound is not None and cfg.weight_sound > 0:
-        sound = sound_similarity(space, target)
-        num = np.multiply(sound, np.float32(cfg.weight_sound))  # 0 + part: the sum starts here
+        sound = sound_similarity(space, target, scratch=(num, gathered, total))
+        np.multiply(sound, np.float32(cfg.weight_sound), out=num)  # 0 + part: the sum starts here
         silent = lacking(classes, SOUND, space.has)
         num[silent] = 0.0
         sound[silent] = nan
         weights.append((SOUND, cfg.weight_sound, True))
     else:
-        num = np.zeros(n, dtype=np.float32)
-    gathered = np.empty(n, dtype=np.float32)  # one buffer for each part's gathered addend
+        num.fill(0.0)
     if target.camelot >= 0 and cfg.weight_key > 0:
         known = classes.camelot >= 0
         per_class = np.where(known, CAMELOT[target.camelot][classes.camelot], nan)  # -1 (unknown) is masked
@@ -361,21 +366,27 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
         per_class[~tagged] = nan
         genre = np.take(per_class, classes.of_track)
         weights.append((GENRE, cfg.weight_genre, True))
-    total = weighted_total(num, classes, *by_parts(weights, cfg.partial_penalty))
-    nothing = np.full(n, nan, dtype=np.float32)
-    return Scores(total=total, sound=nothing if sound is None else sound,
-                  key=nothing.copy() if key is None else key, genre=nothing.copy() if genre is None else genre)
+    weighted_total(num, classes, *by_parts(weights, cfg.partial_penalty), out=total)
+
+    def nothing() -> np.ndarray:
+        return np.full(n, nan, dtype=np.float32)
+
+    return Scores(total=total, sound=nothing() if sound is None else sound,
+                  key=nothing() if key is None else key, genre=nothing() if genre is None else genre)
 
 
-def sound_similarity(space: SoundSpace, target: Target) -> np.ndarray:
-    """exp(-weighted msd) of every track's sound to the target's (float32; rows without sound are meaningless)."""
+def sound_similarity(space: SoundSpace, target: Target, scratch: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """exp(-weighted msd) of every track's sound to the target's (float32; rows without sound are meaningless).
+
+    ``scratch``: float32 buffers of the library's length it may use for the tempo correction.
+    """
     t = np.asarray(target.sound)  # float32, or float64 for points between two seeds
     msd = space.z @ t
     kind = msd.dtype.type
     msd *= kind(-2.0)
     msd += space.norms
     msd += kind(float(t @ t))
-    correction = tempo_correction(space, target)  # tempo in octaves, either side at its runner-up
+    correction = tempo_correction(space, target, scratch)  # tempo in octaves, either side at its runner-up
     if correction is not None:
         msd[correction[0]] += correction[1]
     np.maximum(msd, kind(0.0), out=msd)
@@ -399,9 +410,10 @@ def add_gathered(num: np.ndarray, per_class: np.ndarray, classes: TrackClasses, 
     num += buffer
 
 
-def weighted_total(num: np.ndarray, classes: TrackClasses, den: np.ndarray, factor: np.ndarray) -> np.ndarray:
+def weighted_total(num: np.ndarray, classes: TrackClasses, den: np.ndarray, factor: np.ndarray,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """num / (the sum of weights of the parts a track has) x its factor; -inf where the factor is 0."""
-    total = np.empty_like(num)
+    total = np.empty_like(num) if out is None else out
     with np.errstate(divide="ignore", invalid="ignore"):
         for code in (classes.usual, *(c for c in range(PARTS_CODES) if c != classes.usual)):
             rows = classes.rows_of(code) if code != classes.usual else None
