@@ -32,12 +32,15 @@ def _audit(event: str, args: tuple) -> None:
         OPENED.append((args[0], threading.get_ident()))
 
 
-sys.addaudithook(_audit)  # hooks cannot be removed: it records only while WATCHED names a folder
-
-
 def watch(folder: Path) -> None:
+    if not HOOKED:
+        sys.addaudithook(_audit)  # hooks cannot be removed: it records only while WATCHED names a folder
+        HOOKED.append(True)
     OPENED.clear()
     WATCHED[:] = [str(folder)]
+
+
+HOOKED: list[bool] = []
 
 
 def unwatch() -> list[tuple[str, int]]:
