@@ -222,3 +222,28 @@ async def test_dry_runs_over_a_database_from_before_the_genre_and_feature_tables
     assert analysed.would_analyse == [] and not analysed.to_analyse
     with sqlite3.connect(db) as conn:
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'genre_state'").fetchall()
+
+
+async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_path, conn):
+    # The writer sends a one-row INSERT's rows 32 to a statement: the same rows, ids and upserts
+    # (a path twice in one batch updates the row the first made) as plain executemany.
+    from enrich.store import tracks
+    from enrich.store.writer import many_rows
+
+    ops = [tracks.upsert_op({"path": f"/m/{i % 90:03d}.mp3", "size": i, "mtime_ns": i, "title": f"t{i}",
+                             "tag_genres": "[]", "scanned_at": 0.0}) for i in range(200)]
+    assert many_rows(ops[0][0], 32) is not None
+    assert many_rows("UPDATE tracks SET missing = 1 WHERE path = ?", 32) is None
+    assert many_rows("INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET b = ?", 32) is None
+    async with Writer(conn, batch_size=10_000, flush_interval=5) as writer:
+        for op in ops:
+            await writer.put_group([op])
+    plain = sqlite3.connect(tmp_path / "plain.db")
+    async with conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tracks'") as cur:
+        plain.execute((await cur.fetchone())[0])
+    plain.executemany(ops[0][0], [params for _, params in ops])
+    async with conn.execute("SELECT id, path, size, title FROM tracks ORDER BY id") as cur:
+        ours = [tuple(r) for r in await cur.fetchall()]
+    assert ours == plain.execute("SELECT id, path, size, title FROM tracks ORDER BY id").fetchall()
+    assert len(ours) == 90 and ours[0] == (1, "/m/000.mp3", 180, "t180")
+    plain.close()

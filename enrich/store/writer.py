@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
 import re
 import sqlite3
@@ -38,6 +40,25 @@ R = TypeVar("R")
 # Tables whose rows the playlists' snapshot holds (store/library_view.py reads them).
 LIBRARY_TABLES = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+(?:tracks|features|feature_sets|track_genres)\b", re.IGNORECASE)
 BUMP_GENERATION = "UPDATE library_generation SET generation = generation + 1"
+
+
+# An INSERT of one row of "?" placeholders (an upsert clause may follow): the writer sends its
+# rows ROWS_PER_STATEMENT at a time in one multi-row statement, which binds the same values
+# with a fraction of the per-statement work of executemany (the same rows, in the same order).
+ONE_ROW_INSERT = re.compile(r"^(INSERT\b.*?\bVALUES\s*)(\((?:\s*\?\s*,)*\s*\?\s*\))(.*)$", re.IGNORECASE | re.DOTALL)
+ROWS_PER_STATEMENT = 32
+
+
+@functools.lru_cache(maxsize=64)
+def many_rows(sql: str, rows: int) -> str | None:
+    """``sql`` inserting ``rows`` rows at once, or None when it is not a one-row INSERT of placeholders."""
+    match = ONE_ROW_INSERT.match(sql)
+    if match is None:
+        return None
+    head, row, tail = match.groups()
+    if "?" in head or "?" in tail:
+        return None  # parameters outside the row would be bound once per row
+    return head + ", ".join([row] * rows) + tail
 
 
 def changes_library(sql: str) -> bool:
@@ -221,7 +242,7 @@ class Writer:
         await self.conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, params in by_sql.items():
-                await self.conn.executemany(sql, params)
+                await self.execute_rows(sql, params)
             if any(changes_library(sql) for sql in by_sql) and await self.generation_table():
                 await self.conn.execute(BUMP_GENERATION)
             await self.conn.execute("COMMIT")
@@ -232,6 +253,19 @@ class Writer:
         self.stats.rows += rows
         self.stats.transactions += 1
         self.stats.busy_seconds += time.perf_counter() - started
+
+    async def execute_rows(self, sql: str, params: list[Sequence[Any]]) -> None:
+        """``executemany``, with the bulk of the rows sent ROWS_PER_STATEMENT to a statement when ``sql`` allows."""
+        size = ROWS_PER_STATEMENT
+        many = many_rows(sql, size) if len(params) >= 2 * size else None
+        if many is None:
+            await self.conn.executemany(sql, params)
+            return
+        whole = len(params) - len(params) % size
+        chain = itertools.chain.from_iterable
+        await self.conn.executemany(many, [tuple(chain(params[i:i + size])) for i in range(0, whole, size)])
+        if whole < len(params):
+            await self.conn.executemany(sql, params[whole:])
 
     async def generation_table(self) -> bool:
         """Whether the database has the generation counter (a writer may serve a bare test schema)."""

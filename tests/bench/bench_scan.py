@@ -1,19 +1,25 @@
-"""Scan speed and memory on 10,000 generated files. Run from the repository root:
+"""Scan speed and memory on generated files, each figure beside a plain reference on the same work.
 
     python tests/bench/bench_scan.py [--files 10000] [--repeats 3]
+    python tests/bench/bench_scan.py --only writer
+    python tests/bench/bench_scan.py --only scaling --sizes 1000,10000,100000
+    python tests/bench/bench_scan.py --only compare --sizes 1000,10000,100000,1000000
 
-Prints, as medians of the repeats:
+Prints medians of the repeats and the load average:
   - first scan vs a plain single-process loop of mutagen.File over the same files
-    (ratio = scan time / loop time; goal <= 1.0), for the whole `enrich scan`
-    command (a fresh process, interpreter start included) and for the library call,
-    plus the CPU seconds the scan's processes used (the wall-time ratio depends on
-    how many cores are free: other work on the machine shows up there);
-  - the same with 1 reader process, and an in-process loop of our own read_file,
-    to show whether the reader processes pay;
-  - rescan of the unchanged library (goal: first scan / rescan >= 20);
-  - rows per second through the batched writer with the tracks upsert (goal >= 100,000);
-  - peak RSS of `enrich scan`, its process plus its readers, sampled from /proc (goal <= 200 MB).
-The library is generated once into tests/bench/out/scan-library and reused.
+    (ratio = scan time / loop time), for the whole `enrich scan` command (a fresh
+    process, interpreter start included) and for the library call, plus the CPU
+    seconds of the scan's processes (the wall-time ratio depends on how many cores are free);
+  - the same with 1 reader process, and an in-process loop of our own read_file;
+  - rescan of the unchanged library;
+  - rows per second through the batched writer with the tracks upsert, beside plain
+    sqlite3 executemany of the same statement and rows (goal >= 150,000 rows/s and >= the reference);
+  - peak RSS of `enrich scan`: its own process, its reader processes, and both at once, sampled from /proc.
+--only scaling: a first scan and a rescan of 1k / 10k / 100k real files, beside a plain
+mutagen loop (first scan) and a plain walk + stat + one pass over the stored rows (rescan).
+--only compare: the rescan's walk and comparison with stored state on empty files and a
+database seeded with a row per file (nothing is read), up to a million files.
+The libraries are generated once into tests/bench/out/ and reused.
 """
 
 from __future__ import annotations
