@@ -151,3 +151,36 @@ def test_comparing_memory_does_not_grow_with_the_library(tmp_path):
     # megabytes. Streamed, the peak is pages, batches and a folder listing.
     print(f"peak {small:,} B at 1,000 files, {large:,} B at 8,000")
     assert large - small < 1_000_000, (small, large)
+
+
+def test_a_page_deep_in_the_table_costs_what_the_first_one_costs(tmp_path):
+    # A page found by seeking past every row before it made a rescan quadratic (a million
+    # files: minutes). Count SQLite's virtual machine steps for the first and the last page.
+    from enrich.store.tracks import file_states
+
+    db = tmp_path / "lib.db"
+
+    async def go() -> tuple[int, int]:
+        conn = await open_db(db)
+        try:
+            await conn.executemany("INSERT INTO tracks (path, size, mtime_ns, scanned_at) VALUES (?, 1, 1, 0)",
+                                   [(f"/m/{i:06d}.mp3",) for i in range(20_000)])
+            await conn.commit()
+            steps = [0]
+
+            def count() -> int:
+                steps[0] += 1
+                return 0
+
+            await conn.set_progress_handler(count, 100)
+            costs = []
+            for after in (None, "/m/018999.mp3"):
+                steps[0] = 0
+                assert len(await file_states(conn, "/m/", "/m0", after, 500)) == 500
+                costs.append(steps[0])
+            return costs[0], costs[1]
+        finally:
+            await conn.close()
+
+    first, deep = asyncio.run(go())
+    assert deep <= 2 * first + 10, (first, deep)

@@ -77,12 +77,18 @@ def forget_unreadable_op(path: str) -> Op:
 PAGE = 1000
 
 
+def page_query(table_columns: str, after: str | None) -> str:
+    # One lower bound only: given both `path >= low` and `path > after`, SQLite seeks to `low`
+    # and steps over every row before `after`, and each page costs more than the last.
+    low = "path >= ?" if after is None else "path > ?"
+    return f"SELECT {table_columns} WHERE {low} AND path < ? ORDER BY path LIMIT ?"
+
+
 async def file_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
                       limit: int = PAGE) -> list[tuple[str, FileState]]:
     """Tracks' file states with ``low <= path < high`` (after ``after``), in path order: one page, by the path index."""
-    async with conn.execute(
-            "SELECT path, size, mtime_ns, missing FROM tracks WHERE path >= ? AND path < ? AND path > ?"
-            " ORDER BY path LIMIT ?", (low, high, "" if after is None else after, limit)) as cur:
+    sql = page_query("path, size, mtime_ns, missing FROM tracks", after)
+    async with conn.execute(sql, (low if after is None else after, high, limit)) as cur:
         cur.row_factory = None  # plain tuples: a rescan goes through every row, and sqlite3.Row costs more
         return [(path, FileState(size, mtime, missing == 1)) for path, size, mtime, missing in await cur.fetchall()]
 
@@ -90,8 +96,7 @@ async def file_states(conn: aiosqlite.Connection, low: str, high: str, after: st
 async def unreadable_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
                             limit: int = PAGE) -> list[tuple[str, BadFile]]:
     """Files that could not be read, as :func:`file_states` pages tracks."""
-    async with conn.execute(
-            "SELECT path, size, mtime_ns, error FROM unreadable_files WHERE path >= ? AND path < ? AND path > ?"
-            " ORDER BY path LIMIT ?", (low, high, "" if after is None else after, limit)) as cur:
+    sql = page_query("path, size, mtime_ns, error FROM unreadable_files", after)
+    async with conn.execute(sql, (low if after is None else after, high, limit)) as cur:
         cur.row_factory = None
         return [(row[0], BadFile(row[1], row[2], row[3])) for row in await cur.fetchall()]
