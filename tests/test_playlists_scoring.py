@@ -19,10 +19,10 @@ from enrich.playlists.similarity import (
     Scores,
     SoundSpace,
     Target,
-    genre_similarity,
     genre_target,
     score,
     score_one,
+    slot_similarity,
     sound_space,
     tempo_distance,
     track_target,
@@ -63,7 +63,7 @@ def plain_scores(view: LibraryView, space: SoundSpace, target: Target, cfg: Play
         den += np.where(known, cfg.weight_key, 0.0)
     if target.genre_profile is not None and cfg.weight_genre > 0:
         tagged = view.genre_ids[:, 0] >= 0
-        genre = np.where(tagged, genre_similarity(view, target.genre_profile), np.nan).astype(np.float32)
+        genre = np.where(tagged, slot_similarity(view.genre_ids.T, view.genre_weights.T, target.genre_profile), np.nan).astype(np.float32)
         num += np.where(tagged, cfg.weight_genre * genre, 0.0)
         den += np.where(tagged, cfg.weight_genre, 0.0)
         seed_parts += 1

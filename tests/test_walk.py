@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from enrich.library.changes import plan
+from enrich.library.changes import Counts, Pending, compare, scanned_under, settle
 from enrich.library.walk import Found, Walked, display, raw_name, resolve_roots, walk
 from enrich.store.tracks import BadFile, FileState
 
@@ -107,6 +109,37 @@ ROOT = "/music"
 
 def walked_with(*files: tuple[str, int, int], unlisted=()) -> Walked:
     return Walked(roots=[ROOT], files=[Found(p, s, m) for p, s, m in files], unlisted=list(unlisted))
+
+
+@dataclass
+class Plan:
+    """The scan's comparison held in lists, to test its rules one case at a time."""
+
+    to_read: list[Found] = field(default_factory=list)  # new and changed, in walk order
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    reappeared: list[str] = field(default_factory=list)
+    newly_missing: list[str] = field(default_factory=list)
+    missing: int = 0
+    still_unreadable: int = 0
+    forget_unreadable: list[str] = field(default_factory=list)
+
+
+def plan(walked: Walked, known: Mapping[str, FileState], bad: Mapping[str, BadFile]) -> Plan:
+    counts, pending = Counts(), list[Pending]()
+    events = list(compare(walked.files, sorted(known.items()), sorted(bad.items()),
+                          scanned_under(walked.roots, walked.unlisted), counts, pending))
+    events += settle(pending, {p.found.path for p in pending}, counts)
+    result = Plan(new=counts.new, changed=counts.changed, unchanged=counts.unchanged, missing=counts.missing,
+                  still_unreadable=counts.still_unreadable)
+    for kind, item in events:
+        if isinstance(item, Found):
+            result.to_read.append(item)
+        else:
+            {"reappeared": result.reappeared, "missing": result.newly_missing,
+             "forget": result.forget_unreadable}[kind].append(item)
+    return result
 
 
 @pytest.mark.parametrize("known, bad, expect", [

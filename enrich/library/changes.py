@@ -11,11 +11,11 @@ page of each side, whatever the size of the library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
 
-from enrich.library.walk import Found, Walked, display, is_under
+from enrich.library.walk import Found, display, is_under
 from enrich.store.tracks import BadFile, FileState
 
 Kind = Literal["read", "read_failed_before", "reappeared", "missing", "forget"]
@@ -154,34 +154,3 @@ def scanned_under(roots: Iterable[str], unlisted: list[str]) -> Callable[[str], 
         return any(is_under(path, r) for r in shown) and not any(is_under(path, display(u)) for u in unlisted)
 
     return scanned
-
-
-@dataclass
-class Plan:
-    """The whole plan held in lists: for small callers and the tests of the rules above."""
-
-    to_read: list[Found] = field(default_factory=list)  # new and changed, in walk order
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    reappeared: list[str] = field(default_factory=list)
-    newly_missing: list[str] = field(default_factory=list)
-    missing: int = 0
-    still_unreadable: int = 0
-    forget_unreadable: list[str] = field(default_factory=list)
-
-
-def plan(walked: Walked, known: Mapping[str, FileState], bad: Mapping[str, BadFile]) -> Plan:
-    counts, pending = Counts(), list[Pending]()
-    events = list(compare(walked.files, sorted(known.items()), sorted(bad.items()),
-                          scanned_under(walked.roots, walked.unlisted), counts, pending))
-    events += settle(pending, {p.found.path for p in pending}, counts)
-    result = Plan(new=counts.new, changed=counts.changed, unchanged=counts.unchanged, missing=counts.missing,
-                  still_unreadable=counts.still_unreadable)
-    for kind, item in events:
-        if isinstance(item, Found):
-            result.to_read.append(item)
-        else:
-            {"reappeared": result.reappeared, "missing": result.newly_missing,
-             "forget": result.forget_unreadable}[kind].append(item)
-    return result

@@ -78,11 +78,9 @@ def decode(raw: bytes) -> Entry | None:
         d = json.loads(head.decode())  # our own line, UTF-8: no need for json's encoding sniffing
         if not isinstance(d, dict):
             return None
-        if d.get("format") == FORMAT and newline and len(body) == d["length"]:
-            pass
-        elif d.get("format") == 1 and not newline:
+        if d.get("format") == 1 and not newline:
             body = str(d["body"]).encode()
-        else:
+        elif not (d.get("format") == FORMAT and newline and len(body) == d["length"]):
             return None
         return Entry(str(d["key"]), str(d["source"]), int(d["status"]), dict(d["headers"]),
                      body, str(d["url"]), float(d["fetched_at"]), bool(d["negative"]))

@@ -302,11 +302,6 @@ class Scores:
     genre: np.ndarray
 
 
-def genre_similarity(view: LibraryView, profile: np.ndarray) -> np.ndarray:
-    """Each track's best (genre similarity x slot weight) over its genre slots."""
-    return slot_similarity(view.genre_ids.T, view.genre_weights.T, profile)
-
-
 def slot_similarity(genre_ids: np.ndarray, genre_weights: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """The best (genre similarity x slot weight) over the slots: ids and weights (slots, m), slot by slot.
 

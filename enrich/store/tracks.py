@@ -87,16 +87,19 @@ def page_query(table_columns: str, after: str | None) -> str:
 async def file_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
                       limit: int = PAGE) -> list[tuple[str, FileState]]:
     """Tracks' file states with ``low <= path < high`` (after ``after``), in path order: one page, by the path index."""
-    sql = page_query("path, size, mtime_ns, missing FROM tracks", after)
-    async with conn.execute(sql, (low if after is None else after, high, limit)) as cur:
-        cur.row_factory = None  # plain tuples: a rescan goes through every row, and sqlite3.Row costs more
-        return [(path, FileState(size, mtime, missing == 1)) for path, size, mtime, missing in await cur.fetchall()]
+    rows = await page_rows(conn, "path, size, mtime_ns, missing FROM tracks", low, high, after, limit)
+    return [(path, FileState(size, mtime, missing == 1)) for path, size, mtime, missing in rows]
 
 
 async def unreadable_states(conn: aiosqlite.Connection, low: str, high: str, after: str | None = None,
                             limit: int = PAGE) -> list[tuple[str, BadFile]]:
     """Files that could not be read, as :func:`file_states` pages tracks."""
-    sql = page_query("path, size, mtime_ns, error FROM unreadable_files", after)
-    async with conn.execute(sql, (low if after is None else after, high, limit)) as cur:
-        cur.row_factory = None
-        return [(row[0], BadFile(row[1], row[2], row[3])) for row in await cur.fetchall()]
+    rows = await page_rows(conn, "path, size, mtime_ns, error FROM unreadable_files", low, high, after, limit)
+    return [(path, BadFile(size, mtime, error)) for path, size, mtime, error in rows]
+
+
+async def page_rows(conn: aiosqlite.Connection, table_columns: str, low: str, high: str, after: str | None,
+                    limit: int) -> list[Any]:
+    async with conn.execute(page_query(table_columns, after), (low if after is None else after, high, limit)) as cur:
+        cur.row_factory = None  # plain tuples: a rescan goes through every row, and sqlite3.Row costs more
+        return list(await cur.fetchall())
