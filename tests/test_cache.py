@@ -17,7 +17,7 @@ import pytest
 
 from enrich.errors import SourceError, SourceUnavailable
 from enrich.net import Clock, open_client
-from enrich.net.cache import SMALL_ENTRY, DiskCache, Entry, decode
+from enrich.net.cache import SMALL_ENTRY, DiskCache, Entry, decode, encode
 from enrich.sources import lastfm, musicbrainz
 from tests.conftest import REPO, run_enrich, unprivileged_prefix
 from tests.fakes import FAST_HTTP, FakeServices
@@ -82,6 +82,19 @@ async def test_a_damaged_entry_is_a_miss_and_is_replaced(tmp_path, damage):
             assert client.stats("lastfm").cache_misses == 1
         assert got.tags[0][0] == "trip-hop" and fakes.requests("lastfm") == 2
         assert decode(path.read_bytes()) is not None
+
+
+@pytest.mark.parametrize("field, wrong", [("key", 5), ("source", None), ("status", "200"), ("status", 200.0),
+                                          ("headers", [["content-type", "x"]]), ("url", ["u"]),
+                                          ("fetched_at", "12.5"), ("negative", 0), ("length", 3), ("format", 3)])
+def test_an_entry_line_of_the_right_shape_with_a_wrong_value_is_no_entry(field, wrong):
+    entry = Entry("GET http://mb/x", "musicbrainz", 200, {"content-type": "application/json"}, b"{}",
+                  "http://mb/x", 12.5, False)
+    head, _, body = encode(entry).partition(b"\n")
+    assert decode(head + b"\n" + body) == entry
+    line = json.loads(head)
+    line[field] = wrong
+    assert decode(json.dumps(line).encode() + b"\n" + body) is None
 
 
 @pytest.mark.anyio

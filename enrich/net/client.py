@@ -76,6 +76,30 @@ def key_env(source: str) -> str | None:
     return None
 
 
+class _InFlight:
+    """A request being answered; those asking the same meanwhile wait for its answer.
+    The future is made only when one does (a cache hit, the common case, needs none)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[Reply] | None = None
+
+    def wait(self) -> asyncio.Future[Reply]:
+        if self.future is None:
+            self.future = asyncio.get_running_loop().create_future()
+        return self.future
+
+    def answer(self, reply: Reply) -> None:
+        if self.future is not None:
+            self.future.set_result(reply)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.future is not None:
+            self.future.set_exception(exc)
+            self.future.exception()  # mark retrieved: waiters re-raise it themselves
+
+
 class _Source:
     """Everything the client keeps for one source during a run."""
 
@@ -88,7 +112,7 @@ class _Source:
         self.stats = SourceStats()
         self.needs_key = needs_key
         self.url_secrets = tuple(policy.url_secrets(cfg.base_url))
-        self.inflight: dict[str, asyncio.Future[Reply]] = {}
+        self.inflight: dict[str, _InFlight] = {}
         if not cfg.enabled:
             self.breaker.trip("disabled in config")
         elif needs_key and not cfg.api_key:
@@ -192,11 +216,11 @@ class Client:
         # later one was reading the cache would otherwise be sent again.
         shared = src.inflight.get(key) if cache else None
         if shared is not None:
-            answer = await asyncio.shield(shared)
+            answer = await asyncio.shield(shared.wait())
             return self._settle(source, answer, classify(answer), what)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        asked = _InFlight()
         if cache:
-            src.inflight[key] = future
+            src.inflight[key] = asked
         try:
             reply: Reply | None = None
             if cache or self.offline:
@@ -216,10 +240,9 @@ class Client:
                                                  key_param, key_header, classify, what)
                 if cache:
                     await self._store(source, key, reply, classify(reply).kind is Kind.NOT_FOUND)
-            future.set_result(reply)
+            asked.answer(reply)
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
+            asked.fail(exc)
             raise
         finally:
             src.inflight.pop(key, None)

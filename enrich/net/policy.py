@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from enrich.net.reply import Kind, Reply, Verdict
+from enrich.net.reply import OK, Kind, Reply, Verdict
 
 SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token"})
 SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
@@ -23,7 +23,7 @@ def http_verdict(reply: Reply) -> Verdict:
     """The meaning of a status code when the source adds nothing of its own."""
     s = reply.status
     if 200 <= s < 300:
-        return Verdict(Kind.OK)
+        return OK
     after = retry_after(reply.headers)
     if s == 404:
         return Verdict(Kind.NOT_FOUND, "not found")

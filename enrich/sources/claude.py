@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from enrich.errors import BadReply, SourceError
 from enrich.net.policy import retry_after
-from enrich.net.reply import Kind, Reply, Verdict, checked
+from enrich.net.reply import OK, Kind, Reply, Verdict, checked
 
 if TYPE_CHECKING:
     from enrich.net.client import Client
@@ -91,7 +91,7 @@ def classify(reply: Reply) -> Verdict:
     s = reply.status
     after = retry_after(reply.headers)
     if 200 <= s < 300:
-        return Verdict(Kind.OK)
+        return OK
     kind, message = error_detail(reply.json_or_none())
     reason = f"HTTP {s} {kind}: {message[:160]}" if message else f"HTTP {s} {kind}"
     should = reply.headers.get("x-should-retry", "").lower()

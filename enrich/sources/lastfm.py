@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from enrich.errors import BadReply, NotFound, SourceError, SourceUnavailable
 from enrich.net.policy import http_verdict
-from enrich.net.reply import Kind, P, Reply, Verdict, checked, snippet
+from enrich.net.reply import OK, Kind, P, Reply, Verdict, checked, snippet
 
 if TYPE_CHECKING:
     from enrich.net.client import Client
@@ -76,7 +76,7 @@ def classify(reply: Reply) -> Verdict:
         return Verdict(Kind.RETRY, f"reply is not JSON ({snippet(reply.body)})", bad=True)
     if not isinstance(body, dict):
         return Verdict(Kind.FAIL, f"reply is JSON of the wrong shape ({type(body).__name__})", bad=True)
-    return Verdict(Kind.OK)
+    return OK
 
 
 
