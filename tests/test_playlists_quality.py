@@ -70,7 +70,7 @@ def synthetic(tmp_path_factory):
 def test_loader_reads_what_was_written(synthetic):
     info, view, _ = synthetic
     assert len(view) == len(info.cluster)
-    assert view.paths == info.paths and view.artists == info.artists and view.titles == info.titles
+    assert list(view.paths) == info.paths and list(view.artists) == info.artists and list(view.titles) == info.titles
     assert (view.has_features == info.has_features).all()
     assert ((view.genre_ids[:, 0] >= 0) == info.has_genres).all()
     np.testing.assert_allclose(view.tempo[info.has_features], info.tempo[info.has_features], rtol=1e-5)

@@ -13,12 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from enrich.config import load as load_config
 from enrich.playlists import snapshot
 from enrich.playlists.build import Request, make_playlists
 from enrich.store import genres as genre_sql
+from enrich.store import text_column
 from enrich.store.db import open_db
 from enrich.store.library_view import library_generation
 from enrich.store.writer import Writer
@@ -184,19 +186,35 @@ def test_seed_given_by_artist_and_title_resolves_from_the_snapshot(library):
 
 def test_text_column_finds_rows_by_value_and_decodes_rows(tmp_path):
     texts = ["a", "", "ab", "bab", "b", "ä/ß", "ab"]
-    view_blob, offsets = snapshot.encode_texts(texts)
+    view_blob, offsets = text_column.encode_texts(texts)
     file = tmp_path / "t"
     file.write_bytes(b"x" * 7 + view_blob.tobytes())
     import mmap
     with open(file, "rb") as f:
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    column = snapshot.TextColumn(mm, 7, offsets)
+    column = text_column.TextColumn(mm, 7, offsets)
     assert list(column) == texts and [column[i] for i in range(len(texts))] == texts and column[-1] == "ab"
     for value in texts:
         assert column.index(value) == texts.index(value)
     for absent in ("ba", "abb", "c", "x"):
         with pytest.raises(ValueError):
             column.index(absent)
+
+
+def test_texts_read_whole_from_sqlite_pack_into_a_column_row_for_row():
+    import sqlite3
+
+    texts = ["Björk", "", "a\x00b", "x\x1fy", "日本語のタイトル", "comma, and 'quote'", "🎵", "a\u0301"]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+    conn.executemany("INSERT INTO t (x) VALUES (?)", [(t,) for t in texts])
+    joined, lengths = conn.execute("SELECT group_concat(x, ''), group_concat(length(CAST(x AS BLOB))) FROM t").fetchone()
+    column = text_column.pack_texts(joined, np.array(lengths.split(","), dtype=np.int64))
+    assert column is not None and list(column) == texts and column[3] == "x\x1fy" and column.index("🎵") == 6
+    assert text_column.encode_texts(column)[0].tobytes() == "".join(texts).encode()
+    assert text_column.pack_texts(joined, np.array([1] * len(texts), dtype=np.int64)) is None  # do not add up
+    empty = text_column.pack_texts(None, np.zeros(0, dtype=np.int64))  # no rows: group_concat gives NULL
+    assert empty is not None and list(empty) == []
 
 
 def test_the_mapped_space_scores_every_track_as_the_database_does(library):
@@ -272,12 +290,12 @@ def test_text_rows_read_from_the_file_equal_the_rows_read_through_the_mapping(tm
     import mmap
 
     texts = ["a", "", "ab", "bab", "b", "ä/ß", "ab", "\udcff raw byte"]
-    blob, offsets = snapshot.encode_texts(texts)
+    blob, offsets = text_column.encode_texts(texts)
     file = tmp_path / "t"
     file.write_bytes(b"x" * 5 + offsets.tobytes() + blob.tobytes())
     with open(file, "rb") as f:
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        reader = snapshot.FileReader(os.dup(f.fileno()))
-    column = snapshot.TextColumn(mm, 5 + offsets.nbytes, offsets, reader, 5)
+        reader = text_column.FileReader(os.dup(f.fileno()))
+    column = text_column.TextColumn(mm, 5 + offsets.nbytes, offsets, reader, 5)
     assert [column[i] for i in range(len(texts))] == texts == list(column) and column[-2] == "ab"
     assert column.index("bab") == 3

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
+from enrich.errors import StoreError
 from enrich.store import identity
 from enrich.store.readonly import connect_readonly
+from enrich.store.text_column import pack_texts
 
 # Genre slots kept per track (ranks 0..GENRE_SLOTS-1).
 GENRE_SLOTS = 3
@@ -114,23 +116,34 @@ def camelot_index(code: str | None, key_pc: int | None, mode: str | None) -> int
     return -1
 
 
-SEP = "\x1f"  # unit separator: joins a text column into one string; never in tags or paths in practice
 
 # Each table is scanned once and every column comes back aggregated into ONE
-# string, so 100,000 tracks cost a handful of Python objects, not a million.
-# Aggregates need no order: rows are matched by track id afterwards.
+# string, so a million tracks cost a handful of Python objects, not millions.
+# Aggregates need no order: rows are matched by track id afterwards. A text
+# column comes whole, with no separator, beside its rows' lengths in bytes.
 TRACKS_SQL = (
-    "SELECT count(*), group_concat(id), group_concat(path, char(31)), group_concat(coalesce(artist, ''), char(31)),"
-    " group_concat(coalesce(title, ''), char(31)), group_concat(ifnull(duration, 'nan')),"
-    " group_concat(missing != 0) FROM tracks"
+    "SELECT count(*), group_concat(id), group_concat(path, ''), group_concat(length(CAST(path AS BLOB))),"
+    " group_concat(coalesce(artist, ''), ''), group_concat(length(CAST(coalesce(artist, '') AS BLOB))),"
+    " group_concat(coalesce(title, ''), ''), group_concat(length(CAST(coalesce(title, '') AS BLOB))),"
+    " group_concat(ifnull(duration, 'nan')), group_concat(missing != 0) FROM tracks"
 )
 FEATURES_SQL = (
     "SELECT count(*), group_concat(track_id), group_concat(ifnull(tempo, 'nan')), group_concat(ifnull(energy, 'nan')),"
-    " group_concat(ifnull(loudness, 'nan')), group_concat(ifnull(camelot, ifnull(key_pc || mode, '')), char(31)),"
+    " group_concat(ifnull(loudness, 'nan')),"
     " group_concat(ifnull(version = ? AND length(vector) = ?, 0)), group_concat(ifnull(tempo_alt, 'nan'))"
     " FROM features"
 )
+# Categorical columns come back one row per value with the ids that have it: no Python object per track.
+CAMELOT_SQL = (
+    "SELECT ifnull(camelot, ifnull(key_pc || mode, '')) AS code, count(*), group_concat(track_id)"
+    " FROM features GROUP BY code"
+)
+GENRES_SQL = (
+    "SELECT genre, count(*), group_concat(track_id), group_concat(rank), group_concat(ifnull(score, 0))"
+    " FROM track_genres WHERE rank < ? GROUP BY genre"
+)
 VECTORS_SQL = "SELECT track_id, vector FROM features WHERE version = ? AND length(vector) = ?"
+VECTOR_ROWS = 16384
 # Tracks that share a MusicBrainz recording id, one group a row (ids in the shape of one; the nil id ties nothing).
 RECORDING_COPIES_SQL = (
     "SELECT group_concat(id) FROM tracks WHERE length(trim(mb_track_id)) = 36"
@@ -146,42 +159,59 @@ CAMELOT_CODES = {
 
 
 def numbers(text: str | None, n: int, dtype: DTypeLike) -> np.ndarray:
+    """The ``n`` numbers of a group_concat, parsed in C (a list of a million strings would cost ~60 MB).
+    Integer columns parse as integers, 15x faster than as floats."""
     if n == 0 or text is None:
         return np.zeros(n, dtype=dtype)
-    return np.array(text.split(","), dtype=np.float64).astype(dtype)
+    # Text mode parses nan and Inf as SQLite prints them.
+    values = np.fromstring(text, dtype=np.int64 if np.issubdtype(dtype, np.integer) else np.float64, sep=",")
+    if len(values) != n:
+        raise ValueError(f"expected {n} numbers, read {len(values)}")
+    return values.astype(dtype, copy=False)
 
 
-def texts(text: str | None, n: int) -> list[str] | None:
-    if n == 0:
-        return []
-    parts = (text or "").split(SEP)
-    return parts if len(parts) == n else None
+def read_tracks(conn: sqlite3.Connection) -> tuple[np.ndarray, list[Sequence[str]], np.ndarray, np.ndarray]:
+    """(ids, [paths, artists, titles], duration, missing), in id order; texts packed (see text_column)."""
+    n, id_text, *text_parts, duration_text, missing_text = conn.execute(TRACKS_SQL).fetchone()
+    ids = numbers(id_text, n, np.int64)
+    duration = numbers(duration_text, n, np.float32)
+    missing = numbers(missing_text, n, np.int8).astype(bool)
+    columns: list[Sequence[str]] = []
+    while text_parts:  # (whole column, lengths) per column; a million paths' text let go before the next
+        joined, lengths = text_parts.pop(0), text_parts.pop(0)
+        column = pack_texts(joined, numbers(lengths, n, np.int64))
+        del joined
+        if column is None:  # SQLite counts what it hands over: this would be a damaged database
+            raise StoreError("the tracks' texts do not add up to their lengths: is the database damaged?")
+        columns.append(column)
+    if n and (np.diff(ids) <= 0).any():  # scans come in id order; keep it true when they do not
+        order = np.argsort(ids, kind="stable")
+        ids, duration, missing = ids[order], duration[order], missing[order]
+        columns = [[c[i] for i in order.tolist()] for c in columns]
+    return ids, columns, duration, missing
+
+
+def read_camelot(conn: sqlite3.Connection, ids: np.ndarray) -> np.ndarray:
+    camelot = np.full(len(ids), -1, np.int8)
+    for code, count, track_text in conn.execute(CAMELOT_SQL):
+        at, _ = rows_of(ids, numbers(track_text, count, np.int64))
+        text = str(code)
+        camelot[at] = CAMELOT_CODES.get(text.strip().upper() if len(text) <= 3 else text, -1)
+    return camelot
 
 
 def read_view(conn: sqlite3.Connection) -> LibraryView:
     version, names = newest_feature_set(conn)
     dims = len(names)
-    n, id_text, path_text, artist_text, title_text, duration_text, missing_text = conn.execute(TRACKS_SQL).fetchone()
-    ids = numbers(id_text, n, np.int64)
-    paths, artists, titles = texts(path_text, n), texts(artist_text, n), texts(title_text, n)
-    if paths is None or artists is None or titles is None:  # a separator inside a name: read row by row
-        rows = conn.execute("SELECT id, path, coalesce(artist, ''), coalesce(title, '') FROM tracks").fetchall()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        paths, artists, titles = ([r[k] for r in rows] for k in (1, 2, 3))
-    duration = numbers(duration_text, n, np.float32)
-    missing = numbers(missing_text, n, np.int8).astype(bool)
-    order = np.argsort(ids, kind="stable")
-    if n and (np.diff(ids) <= 0).any():  # scans come in id order; keep it true when they do not
-        ids, duration, missing = ids[order], duration[order], missing[order]
-        paths, artists, titles = ([c[i] for i in order.tolist()] for c in (paths, artists, titles))
+    ids, (paths, artists, titles), duration, missing = read_tracks(conn)
+    n = len(ids)
 
     tempo = np.full(n, np.nan, np.float32)
     tempo_alt = np.full(n, np.nan, np.float32)
     energy = np.full(n, np.nan, np.float32)
     loudness = np.full(n, np.nan, np.float32)
-    camelot = np.full(n, -1, np.int8)
     has = np.zeros(n, dtype=bool)
-    m, fid_text, tempo_text, energy_text, loud_text, camelot_text, usable_text, alt_text = conn.execute(
+    m, fid_text, tempo_text, energy_text, loud_text, usable_text, alt_text = conn.execute(
         FEATURES_SQL, (version, dims * 4)).fetchone()
     if m and n:
         at, known = rows_of(ids, numbers(fid_text, m, np.int64))
@@ -189,18 +219,16 @@ def read_view(conn: sqlite3.Connection) -> LibraryView:
         tempo_alt[at] = numbers(alt_text, m, np.float32)[known]
         energy[at] = numbers(energy_text, m, np.float32)[known]
         loudness[at] = numbers(loud_text, m, np.float32)[known]
-        codes = texts(camelot_text, m) or [""] * m
-        camelot[at] = np.array([CAMELOT_CODES.get(c.strip().upper() if len(c) <= 3 else c, -1) for c in codes],
-                               dtype=np.int8)[known]
         has[at] = numbers(usable_text, m, np.int8).astype(bool)[known]
+    del fid_text, tempo_text, energy_text, loud_text, usable_text, alt_text
+    camelot = read_camelot(conn, ids) if m and n else np.full(n, -1, np.int8)
 
     vectors = np.zeros((n, dims), dtype=np.float32)
     if dims and has.any():
-        rows = conn.execute(VECTORS_SQL, (version, dims * 4)).fetchall()
-        at, known = rows_of(ids, np.array([r[0] for r in rows], dtype=np.int64))
-        blob = b"".join(r[1] for r in rows)
-        del rows
-        vectors[at] = np.frombuffer(blob, dtype="<f4").reshape(-1, dims)[known]
+        cursor = conn.execute(VECTORS_SQL, (version, dims * 4))
+        while rows := cursor.fetchmany(VECTOR_ROWS):  # a page at a time: a million rows at once would be ~400 MB
+            at, known = rows_of(ids, np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+            vectors[at] = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dims)[known]
         vectors[~np.isfinite(vectors)] = 0.0
     genre_names, genre_ids, genre_weights = read_genres(conn, ids)
     fs_paths = {}
@@ -270,25 +298,16 @@ def read_genres(conn: sqlite3.Connection, ids: np.ndarray) -> tuple[list[str], n
     n = len(ids)
     genre_ids = np.full((n, GENRE_SLOTS), -1, dtype=np.int32)
     weights = np.zeros((n, GENRE_SLOTS), dtype=np.float32)
-    count, track_text, rank_text, genre_text, score_text = conn.execute(
-        "SELECT count(*), group_concat(track_id), group_concat(rank), group_concat(genre, char(31)),"
-        " group_concat(ifnull(score, 0)) FROM track_genres WHERE rank < ?",
-        (GENRE_SLOTS,),
-    ).fetchone()
-    if not count or n == 0:
+    # In name order, so tracks ranking two genres alike keep them in the table's (track, genre) order.
+    groups = sorted(conn.execute(GENRES_SQL, (GENRE_SLOTS,)).fetchall(), key=lambda g: str(g[0]))
+    if not groups or n == 0:
         return [], genre_ids, weights
-    tid = numbers(track_text, count, np.int64)
-    rank = numbers(rank_text, count, np.int64)
-    genres = texts(genre_text, count)
-    if genres is None:  # a separator inside a genre name: read row by row
-        rows = conn.execute("SELECT track_id, rank, genre FROM track_genres WHERE rank < ?", (GENRE_SLOTS,)).fetchall()
-        tid = np.array([r[0] for r in rows], dtype=np.int64)
-        rank = np.array([r[1] for r in rows], dtype=np.int64)
-        genres = [r[2] for r in rows]
-    names = sorted(set(genres))
-    index = {g: i for i, g in enumerate(names)}
-    gid = np.array([index[g] for g in genres], dtype=np.int32)
-    score = np.clip(np.nan_to_num(numbers(score_text, count, np.float32)), 0.0, None)
+    names = [str(g[0]) for g in groups]
+    gid = np.repeat(np.arange(len(groups), dtype=np.int32), [g[1] for g in groups])
+    tid = np.concatenate([numbers(g[2], g[1], np.int64) for g in groups])
+    rank = np.concatenate([numbers(g[3], g[1], np.int64) for g in groups])
+    score = np.clip(np.nan_to_num(np.concatenate([numbers(g[4], g[1], np.float32) for g in groups])), 0.0, None)
+    del groups
     order = np.lexsort((rank, tid))  # by track, then rank
     tid, gid, score = tid[order], gid[order], score[order]
     starts = np.r_[0, np.flatnonzero(np.diff(tid)) + 1]
