@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from enrich.numeric import medians
+
 BLOCK = 256
 SAMPLE = 5000  # rows the spread of an unknown feature is measured on
 UNKNOWN_SHARE = 0.1
@@ -77,8 +79,9 @@ def scale_for(names: Sequence[str], vectors: np.ndarray, usable: np.ndarray) -> 
     sample = np.asarray(vectors[np.ix_(rows, columns)], dtype=np.float64)
     if len(sample) == 0:
         return Scale(columns, np.ones(len(columns)))
-    spread = 1.4826 * np.median(np.abs(sample - np.median(sample, axis=0)), axis=0)
-    floor = np.maximum(np.abs(np.median(sample, axis=0)) * 1e-3, 1e-6)
+    middle = medians(sample)
+    spread = 1.4826 * medians(np.abs(sample - middle))
+    floor = np.maximum(np.abs(middle) * 1e-3, 1e-6)
     return Scale(columns, UNKNOWN_SHARE * np.maximum(spread, floor))
 
 

@@ -33,7 +33,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
@@ -42,6 +41,7 @@ from enrich.analysis.pool import AnalysisPool, Job  # noqa: E402
 from enrich.analysis.settings import AnalysisConfig  # noqa: E402
 from enrich.analysis.worker import analyse  # noqa: E402
 from fixtures.synth import KEYS, render  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 
 
 def write_tracks(folder: Path, count: int, seconds: float, fmt: str, sr: int = 44100) -> list[str]:
@@ -138,7 +138,7 @@ def bench_cpu(paths: list[str], repeats: int) -> None:
 
 def bench_command(paths: list[str], repeats: int) -> None:
     """What a user waits for: the whole `enrich analyze` process over the tracks, interpreter start included."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     rows = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="bench-analyze-cmd-") as tmp:

@@ -30,10 +30,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
-
+from tests.bench.child_env import child_env  # noqa: E402
 from tests.synthetic_library import build_library  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = child_env()
 
 REFERENCE = """
 import sqlite3, sys

@@ -58,14 +58,14 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
-
 from enrich.analysis.featureset import NAMES  # noqa: E402
 from enrich.duplicates.audio import TOLERANCES  # noqa: E402
 from enrich.store.db import open_db  # noqa: E402
 from enrich.store.duplicates import FROM_NAME, TRACKS_SQL  # noqa: E402
 from enrich.store.library_view import VECTORS_SQL  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = child_env()
 GENERATOR = 3  # raise when the library below changes, so an old one is not reused
 REMASTER_NOTES = [" (2011 Remaster)", " - 2009 Remastered Version", " [Remastered]", " (Remastered 2015)"]
 LIVE_NOTES = [" (Live)", " - Live", " (Live at Wembley)", " [Live in Berlin 1990]", " - Live at Budokan"]

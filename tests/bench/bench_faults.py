@@ -37,14 +37,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.bench.bench_genres import (
     BASE_RATES,
-    REPO,
     bench_world,
     fill_db,
     library_rows,
 )
+from tests.bench.child_env import child_env
 from tests.fakes import FAULT_KINDS, Faults, ThreadedFakes, World
 
 SOURCES = tuple(BASE_RATES)
@@ -67,7 +66,7 @@ NICE = 0  # --nice: enrich runs below the fakes' priority (they judge violations
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     prefix = ["nice", "-n", str(NICE)] if NICE else []
     return subprocess.Popen([*prefix, sys.executable, "-m", "enrich", *args],
-                            env={**os.environ, "PYTHONPATH": str(REPO), **env},
+                            env=child_env(**env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -38,7 +38,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
 from enrich import config as config_mod  # noqa: E402
 from enrich.genres.settings import genres_config  # noqa: E402
 from enrich.pipeline.genres import basis  # noqa: E402
@@ -46,6 +45,7 @@ from enrich.store import tracks  # noqa: E402
 from enrich.store.db import open_db  # noqa: E402
 from enrich.store.genres import FINGERPRINT  # noqa: E402
 from enrich.store.writer import Writer  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 from tests.fakes import ThreadedFakes, World  # noqa: E402
 
 # The configured client rates of config/default.toml: the fakes enforce them x factor.
@@ -96,7 +96,7 @@ def children_cpu() -> float:
 
 
 def run(args, env, rss_file: Path | None = None) -> tuple[float, subprocess.CompletedProcess]:
-    full = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    full = child_env(**env)
     cmd = [sys.executable, "-m", "enrich", *args]
     if rss_file is not None:
         full["RSS_OUT"] = str(rss_file)

@@ -36,16 +36,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
-
 from enrich.playlists import snapshot  # noqa: E402
 from enrich.playlists.build import prepare  # noqa: E402
 from enrich.playlists.genre_tree import load_tree  # noqa: E402
 from enrich.playlists.settings import PlaylistsConfig  # noqa: E402
 from enrich.playlists.similarity import score, track_target  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 from tests.bench.peak_rss import ENRICH, measured, peak_mb  # noqa: E402
 from tests.synthetic_library import build_library  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = child_env()
 
 
 def library(tracks: int, clusters: int = 8) -> tuple[Path, Path]:

@@ -36,13 +36,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
-
 from tests.bench.bench_playlists import library  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 from tests.fakes import ThreadedFakes, World  # noqa: E402
 
-# As installed: pip byte-compiles the package, so the warm-up run may write .pyc files
-# (a PYTHONDONTWRITEBYTECODE in the environment would make every run compile enrich anew).
-ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(REPO)}
+ENV = child_env()
 BUDGET_BEYOND_S = 2.0
 
 

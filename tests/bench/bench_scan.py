@@ -43,7 +43,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-
 import mutagen  # noqa: E402
 
 from enrich import config as config_mod  # noqa: E402
@@ -54,6 +53,7 @@ from enrich.store import tracks  # noqa: E402
 from enrich.store.db import open_db  # noqa: E402
 from enrich.store.writer import Writer  # noqa: E402
 from fixtures.generate import generate_bulk  # noqa: E402
+from tests.bench.child_env import child_env  # noqa: E402
 
 OUT = REPO / "tests" / "bench" / "out"
 
@@ -152,7 +152,7 @@ def children_cpu() -> float:
 
 def cli_scan(music: Path, db: Path, *extra: str) -> tuple[float, tuple[int, int, int], dict, float]:
     """Run `enrich scan` as a process; (seconds, peak RSS (own, readers, together), JSON report, CPU seconds of its tree)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     cpu_before = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "enrich", "scan", "--db", str(db), "--json", "-q", *extra, str(music)],

@@ -23,8 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from enrich.cli import COMMANDS  # noqa: E402  (the list only; the commands are imported by name when run)
+from tests.bench.child_env import child_env  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = child_env()
 
 
 def run(args: list[str]) -> tuple[float, float]:
