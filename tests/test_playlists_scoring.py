@@ -16,13 +16,16 @@ from enrich.playlists.genre_tree import load_tree
 from enrich.playlists.settings import PlaylistsConfig
 from enrich.playlists.similarity import (
     CAMELOT,
+    PRODUCT_ROWS,
     Scores,
     SoundSpace,
     Target,
+    best_of,
     genre_target,
     score,
     score_one,
     slot_similarity,
+    sound_products,
     sound_space,
     tempo_distance,
     track_target,
@@ -175,3 +178,44 @@ def test_track_classes_group_exactly_the_tracks_with_the_same_key_and_genres(lib
     first, inverse = unique_rows(many)
     np.testing.assert_array_equal(many[first][inverse], many)
     assert len(first) == len(np.unique(many, axis=0))
+
+
+def stacked_best(each: list[Scores]) -> Scores:
+    """The plain formulation best_of replaces: every target's scores stacked, argmax and max."""
+    totals = np.array([s.total for s in each])
+    best = np.nan_to_num(totals, nan=-np.inf).argmax(axis=0)
+    cols = np.arange(totals.shape[1])
+    return Scores(total=totals.max(axis=0).astype(np.float32), sound=np.array([s.sound for s in each])[best, cols],
+                  key=np.array([s.key for s in each])[best, cols], genre=np.array([s.genre for s in each])[best, cols])
+
+
+@pytest.mark.parametrize("targets", [1, 2, 5])
+def test_best_of_one_target_at_a_time_equals_the_stacked_argmax(targets):
+    rng = np.random.default_rng(targets)
+    n = 4000
+
+    def column() -> np.ndarray:
+        values = rng.choice(np.array([0.25, 0.5, 0.75], dtype=np.float32), n)  # ties between targets
+        values[rng.random(n) < 0.1] = np.nan
+        values[rng.random(n) < 0.05] = -np.inf
+        return values
+
+    each = [Scores(total=column(), sound=column(), key=column(), genre=column()) for _ in range(targets)]
+    expected = stacked_best(each)
+    got = best_of(Scores(s.total.copy(), s.sound.copy(), s.key.copy(), s.genre.copy()) for s in each)
+    for part in ("total", "sound", "key", "genre"):
+        np.testing.assert_array_equal(getattr(got, part), getattr(expected, part), err_msg=part)
+    assert got.total.dtype == np.float32
+
+
+def test_the_sound_product_with_a_float64_target_is_the_whole_matrix_product():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(PRODUCT_ROWS * 2 + 123, 35)).astype(np.float32)
+    t = rng.normal(size=35)  # float64: a point between two seeds
+    got, whole = sound_products(z, t), z.astype(np.float64) @ t
+    # BLAS rounds a row's sum its own way at the edges of the pieces it splits the rows into,
+    # whole or by blocks alike: the last bit of a few rows may differ, nothing more.
+    assert got.dtype == np.float64 and np.abs(got - whole).max() <= 4 * np.finfo(np.float64).eps * np.abs(whole).max()
+    assert (got == whole).mean() > 0.999
+    t32 = t.astype(np.float32)
+    assert np.array_equal(sound_products(z, t32), z @ t32)

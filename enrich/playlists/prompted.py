@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,7 +32,7 @@ from enrich.playlists.build import (
     rules_from,
 )
 from enrich.playlists.settings import PlaylistsConfig
-from enrich.playlists.similarity import Scores, SoundSpace, Target, score
+from enrich.playlists.similarity import Scores, SoundSpace, Target, best_of, score
 from enrich.playlists.titles import main_artist
 from enrich.sources.interpret import Span, Wish
 from enrich.store.library_view import LibraryView
@@ -249,19 +249,17 @@ def journey_scores(view: LibraryView, space: SoundSpace, points: list[Target], c
     blends no track sounds exactly like), so the middle of the way would lose
     its tracks to the neighbours of the ends; scaled per point, it competes.
     """
-    each = [score(view, space, [point], cfg) for point in points]
-    totals = np.array([s.total for s in each])
-    for row in totals:
-        usable = row[allowed & np.isfinite(row)]
-        best = float(usable.max()) if len(usable) else 0.0
-        if best > 0:
-            row /= np.float32(best)
-    pick = np.nan_to_num(totals, nan=-np.inf).argmax(axis=0)
-    cols = np.arange(totals.shape[1])
-    return Scores(total=totals.max(axis=0).astype(np.float32),
-                  sound=np.array([s.sound for s in each])[pick, cols],
-                  key=np.array([s.key for s in each])[pick, cols],
-                  genre=np.array([s.genre for s in each])[pick, cols])
+    def scaled() -> Iterator[Scores]:
+        for point in points:
+            scores = score(view, space, [point], cfg)
+            row = scores.total
+            usable = row[allowed & np.isfinite(row)]
+            best = float(usable.max()) if len(usable) else 0.0
+            if best > 0:
+                row /= np.float32(best)
+            yield scores
+
+    return best_of(scaled())
 
 
 def end_target(prep: Prepared, point: str, found: dict[str, np.ndarray], allowed: np.ndarray) -> Target:

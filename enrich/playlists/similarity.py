@@ -18,7 +18,7 @@ its *lowest* similarity to any of them, so the playlist sits between the seeds.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,13 +370,29 @@ def score_one(view: LibraryView, space: SoundSpace, target: Target, cfg: Playlis
                   key=nothing() if key is None else key, genre=nothing() if genre is None else genre)
 
 
+PRODUCT_ROWS = 1 << 16  # rows of the float32 sound matrix cast to float64 at a time
+
+
+def sound_products(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``z @ t``. A float64 target would have numpy cast the whole float32 matrix first (280 MB
+    at a million tracks); a block at a time, each row's product is the same but for the last
+    bit of the few rows where BLAS splits its work (as it splits the whole matrix its own way)."""
+    if t.dtype == z.dtype or len(z) <= PRODUCT_ROWS:
+        product: np.ndarray = z @ t
+        return product
+    out = np.empty(len(z), dtype=np.result_type(z, t))
+    for start in range(0, len(z), PRODUCT_ROWS):
+        np.matmul(z[start:start + PRODUCT_ROWS], t, out=out[start:start + PRODUCT_ROWS])
+    return out
+
+
 def sound_similarity(space: SoundSpace, target: Target, scratch: Sequence[np.ndarray] = ()) -> np.ndarray:
     """exp(-weighted msd) of every track's sound to the target's (float32; rows without sound are meaningless).
 
     ``scratch``: float32 buffers of the library's length it may use for the tempo correction.
     """
     t = np.asarray(target.sound)  # float32, or float64 for points between two seeds
-    msd = space.z @ t
+    msd = sound_products(space.z, t)
     kind = msd.dtype.type
     msd *= kind(-2.0)
     msd += space.norms
@@ -451,6 +467,30 @@ def by_parts(weights: list[tuple[int, float, bool]], partial_penalty: float) -> 
     return den, factor
 
 
+def best_of(scored: Iterable[Scores]) -> Scores:
+    """Per track, the parts of the target it matched best (NaN totals last; of equals, the first)
+    and the highest total (NaN where any target's is NaN): what stacking every target's scores
+    and taking argmax and max gives, one target at a time. A million tracks' scores for each
+    of an A -> B path's points, all held at once, cost more than the rest of the command."""
+    kept: Scores | None = None
+    for scores in scored:
+        rank = np.nan_to_num(scores.total, nan=-np.inf)
+        if kept is None:
+            kept = Scores(total=scores.total.copy(), sound=scores.sound.copy(), key=scores.key.copy(),
+                          genre=scores.genre.copy())
+            kept_rank = rank
+            continue
+        better = rank > kept_rank  # strictly: of equals the first target's stays, as argmax picks
+        kept_rank[better] = rank[better]
+        kept.sound[better], kept.key[better], kept.genre[better] = \
+            scores.sound[better], scores.key[better], scores.genre[better]
+        np.maximum(kept.total, scores.total, out=kept.total)  # NaN propagates, as max over the stack
+    if kept is None:
+        raise ValueError("nothing to score against")
+    kept.total = kept.total.astype(np.float32, copy=False)
+    return kept
+
+
 def score(view: LibraryView, space: SoundSpace, targets: list[Target], cfg: PlaylistsConfig,
           combine: str = "min") -> Scores:
     """Similarity of every track to the targets.
@@ -459,17 +499,12 @@ def score(view: LibraryView, space: SoundSpace, targets: list[Target], cfg: Play
     several seeds pull the playlist between them. ``max``: alike to any target
     (the points along an A -> B path).
     """
-    each = [score_one(view, space, t, cfg) for t in targets]
-    if len(each) == 1:
-        return each[0]
-    totals = np.array([s.total for s in each])
+    if len(targets) == 1:
+        return score_one(view, space, targets[0], cfg)
     if combine == "max":  # explain each track by the point it matched best
-        best = np.nan_to_num(totals, nan=-np.inf, neginf=-np.inf).argmax(axis=0)
-        cols = np.arange(totals.shape[1])
-        return Scores(total=totals.max(axis=0).astype(np.float32),
-                      sound=np.array([s.sound for s in each])[best, cols],
-                      key=np.array([s.key for s in each])[best, cols],
-                      genre=np.array([s.genre for s in each])[best, cols])
+        return best_of(score_one(view, space, t, cfg) for t in targets)
+    each = [score_one(view, space, t, cfg) for t in targets]
+    totals = np.array([s.total for s in each])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a part nobody has
         return Scores(
