@@ -145,6 +145,24 @@ def test_a_file_deleted_after_the_scan_is_one_clear_failure(tmp_path, library):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("batch", [5, 8])  # sizes at which a separate update ran ahead of its row
+def test_tags_written_in_batches_of_any_size_never_cause_reanalysis(tmp_path, library, batch):
+    # Batches cut by row count alone (the flush interval never comes first), one worker so the order is
+    # fixed: a tagged file's new state shares batches with other tracks' rows.
+    db, cfg = tmp_path / "lib.db", tmp_path / "small-batches.toml"
+    cfg.write_text(f"[store]\nbatch_size = {batch}\nflush_interval = 60\n")
+    result = analyze(db, "--config", str(cfg), str(library), "--write-tags", "--workers", "1", "--json")
+    assert json.loads(result.stdout)["tags_written"] == 4, result.stderr
+    sizes = {Path(p).name: (size, mtime) for p, size, mtime in db_rows(
+        db, "SELECT t.path, f.file_size, f.file_mtime_ns FROM tracks t JOIN features f ON f.track_id = t.id")}
+    for name in TRUTH:
+        st = os.stat(library / name)
+        assert sizes[name] == (st.st_size, st.st_mtime_ns), name  # the features describe the file as tagged
+    again = json.loads(analyze(db, "--config", str(cfg), str(library), "--json").stdout)
+    assert again["scan"]["changed"] == 4 and again["to_analyse"] == {}
+
+
+@pytest.mark.slow
 def test_write_tags_puts_bpm_and_key_in_the_files_and_does_not_cause_reanalysis(tmp_path, library):
     db = tmp_path / "lib.db"
     result = analyze(db, str(library), "--write-tags", "--json")

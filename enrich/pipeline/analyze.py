@@ -208,27 +208,30 @@ class Sink:
         else:
             self.report.analysed += 1
             self.report.reanalysed += track.why == "older version"
+            if self.write_tags:
+                # The features are stored with the file as the tags left it, in one row: a separate
+                # update could run ahead of the row's insert in a batch, and the next run reanalyse.
+                track = await self.tag(track, outcome.job.path, outcome.features)
             await self.writer.put_group([store.features_op(track, VERSION, outcome.features, now),
                                          store.forget_failure_op(track.id), self.run.done(track.path)])
-            if self.write_tags:
-                await self.tag(track, outcome.job.path, outcome.features)
         self.progress.advance()
 
-    async def tag(self, track: store.TrackToAnalyse, real_path: str, features: Features) -> None:
-        """BPM and initial key into the file; a failure is logged, the features stay stored."""
+    async def tag(self, track: store.TrackToAnalyse, real_path: str, features: Features) -> store.TrackToAnalyse:
+        """BPM and initial key into the file: the track with the file's new size and mtime. A
+        failure is logged and the track comes back as it was (the features are stored all the same)."""
         from enrich.library.tagwrite import write_tags
 
         key = tag_key(features.key_pc, features.mode)
         if features.tempo is None and key is None:
-            return
+            return track
         try:
             await asyncio.to_thread(write_tags, real_path, bpm=features.tempo, key=key)
             stat = os.stat(real_path)
         except (FileError, OSError) as exc:
             log.warning("%s", exc)
-            return
+            return track
         self.report.tags_written += 1
-        await self.writer.put_group([store.file_state_op(track.id, stat.st_size, stat.st_mtime_ns)])
+        return track._replace(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
 
 async def plan_dry_run(config: Config, roots: list[str], retry_failed: bool, workers: int,

@@ -70,11 +70,6 @@ def failure_op(track: TrackToAnalyse, version: int, error: str, now: float) -> O
     )
 
 
-def file_state_op(track_id: int, size: int, mtime_ns: int) -> Op:
-    """After tags were written into the file: its features still describe its audio."""
-    return "UPDATE features SET file_size = ?, file_mtime_ns = ? WHERE track_id = ?", (size, mtime_ns, track_id)
-
-
 def _todo_where(roots: Sequence[str], retry_failed: bool) -> tuple[str, list[Any]]:
     where, params = root_clause(roots)
     sql = (

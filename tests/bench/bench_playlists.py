@@ -8,7 +8,8 @@ in the same run: the whole `enrich playlists` command (interpreter start
 included) for a 50-track playlist from one seed, wall time and CPU seconds, with
 its own peak RSS, when the snapshot is current (the usual case) and, measured
 apart, when it must be rebuilt (the first command after the library changed);
-the reference is a bare `python -c "import numpy"` process. Peak RSS is the
+the reference is a bare `python -c "import numpy"` process. Then a path from that
+seed to a track of another genre (`--to`), whose points between the two are scored too. Peak RSS is the
 VmHWM each process reports before it exits (tests/bench/peak_rss.py): wait4's
 figure would carry this large process's own high-water mark. Then the scoring
 step alone, in this process (median of --score-repeats calls, wall and CPU ms,
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 from enrich.playlists import snapshot  # noqa: E402
-from enrich.playlists.build import prepare  # noqa: E402
+from enrich.playlists.build import PATH_STEPS, prepare  # noqa: E402
 from enrich.playlists.genre_tree import load_tree  # noqa: E402
 from enrich.playlists.settings import PlaylistsConfig  # noqa: E402
 from enrich.playlists.similarity import score, track_target  # noqa: E402
@@ -144,7 +145,12 @@ def bench_size(tracks: int, repeats: int, score_repeats: int) -> dict:
     scored = scoring_ms(db, seed_path, score_repeats)
     print(f"  {'scoring step alone (in process)':<38} wall {scored['wall']:6.2f} ms  CPU {scored['cpu']:6.2f} ms"
           f"  (median of {score_repeats}; first call {scored['first']:.2f} ms wall)  load {scored['load']:4.1f}")
-    row = {"tracks": tracks, "ref": ref, "cold": cold, "warm": warm, "score": scored}
+    end_path = sorted((root / "Music" / "ambient").iterdir())[0]
+    path_cmd = [py, "-c", ENRICH, "playlists", "--db", str(db), "--seed", str(seed_path), "--to", str(end_path),
+                "--length", "30", "--out", str(out), "--json"]
+    path = measure(f"path --seed A --to B ({PATH_STEPS} points)", path_cmd, root, repeats)
+    assert json.loads(path["out"])["playlists"][0]["kind"] == "path"
+    row = {"tracks": tracks, "ref": ref, "cold": cold, "warm": warm, "score": scored, "path": path}
     if tracks <= 100_000:
         auto_cmd = [py, "-c", ENRICH, "playlists", "--db", str(db), "--auto", "10", "--out", str(out), "--json"]
         row["auto"] = measure("--auto 10", auto_cmd, root, repeats)
@@ -180,7 +186,8 @@ def main() -> None:
                        ("100k: command <= 0.5 s (CPU)", r["warm"]["cpu"] <= 0.5)]
         if r["tracks"] == 1_000_000:
             checks += [("1M: command <= 3 s (wall)", r["warm"]["wall"] <= 3), ("1M: RSS <= 500 MB", r["warm"]["rss"] <= 500),
-                       ("1M: scoring <= 50 ms (wall)", r["score"]["wall"] <= 50)]
+                       ("1M: scoring <= 50 ms (wall)", r["score"]["wall"] <= 50),
+                       ("1M: A -> B <= 3 s (wall)", r["path"]["wall"] <= 3), ("1M: A -> B RSS <= 500 MB", r["path"]["rss"] <= 500)]
     print("budgets: " + ", ".join(f"{name}: {'ok' if ok else 'OVER'}" for name, ok in checks))
 
 
