@@ -6,8 +6,13 @@ commits them in ONE transaction, running each statement once with
 ``executemany`` over all its rows. A group is never split across transactions,
 so an item's result and its checkpoint are committed together or not at all.
 
-Within a batch, statements run in the order they first appear; a statement that
-depends on another (a checkpoint after its result) must follow it in its group.
+Within a batch, each statement runs once over all its rows, statements in the
+order they first appear in the batch, whatever group brought them. So a
+statement that depends on another (an update of a row the other inserts) must
+follow it in the same group, and no group may hold the dependent one alone: a
+group of it alone, ahead in the batch, would run it for every group before its
+dependency ran for any (analyze once stored a file's state after its tags were
+written in a group of its own, and a batch could undo it).
 
 A transaction that writes a table playlists read also raises the library
 generation (migration 0006) before it commits, so the playlists' snapshot knows
