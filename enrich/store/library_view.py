@@ -1,4 +1,4 @@
-"""The whole library as column arrays, for playlists: three queries, no writes.
+"""The whole library as column arrays, for playlists: a query or two per table, no writes.
 
 Playlists score every track against a seed at once, so the library is read in
 one pass into numpy columns: per-track scalars, the feature vectors of the
@@ -114,7 +114,6 @@ def camelot_index(code: str | None, key_pc: int | None, mode: str | None) -> int
         number = (pc * 7 + 7) % 12 + 1
         return (number - 1) * 2 + (mode == "major")
     return -1
-
 
 
 # Each table is scanned once and every column comes back aggregated into ONE

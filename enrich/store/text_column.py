@@ -36,7 +36,7 @@ def pack_texts(joined: str | None, lengths: np.ndarray) -> TextColumn | None:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     blob = (joined or "").encode(*TEXT_ENCODING)
-    if len(blob) != offsets[-1] or (len(lengths) and lengths.min() < 0):
+    if len(blob) != offsets[-1]:
         return None
     return TextColumn(blob, 0, offsets)
 
