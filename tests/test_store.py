@@ -225,16 +225,25 @@ async def test_dry_runs_over_a_database_from_before_the_genre_and_feature_tables
 
 
 async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_path, conn):
-    # The writer sends a one-row INSERT's rows 32 to a statement: the same rows, ids and upserts
-    # (a path twice in one batch updates the row the first made) as plain executemany.
+    # The writer sends a one-row INSERT's rows 32 to a statement, with a literal NULL for the
+    # columns that are None in every row: the same rows, ids and upserts (a path twice in one
+    # batch updates the row the first made) as plain executemany, every column alike. Values
+    # that only some rows have (an artist every 7th, an MBID in one row late in the batch, a
+    # year in the rows past the last whole 32) must survive the NULLs.
     from enrich.store import tracks
     from enrich.store.writer import many_rows
 
-    ops = [tracks.upsert_op({"path": f"/m/{i % 90:03d}.mp3", "size": i, "mtime_ns": i, "title": f"t{i}",
-                             "tag_genres": "[]", "scanned_at": 0.0}) for i in range(200)]
+    def row(i: int) -> dict:
+        return {"path": f"/m/{i % 90:03d}.mp3", "size": i, "mtime_ns": i, "title": f"t{i}", "tag_genres": "[]",
+                "scanned_at": 0.0, "artist": f"a{i}" if i % 7 == 0 else None,
+                "mb_track_id": "mbid-150" if i == 150 else None, "year": 1990 if i >= 192 else None}
+
+    ops = [tracks.upsert_op(row(i)) for i in range(200)]
     assert many_rows(ops[0][0], 32) is not None
     assert many_rows("UPDATE tracks SET missing = 1 WHERE path = ?", 32) is None
     assert many_rows("INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET b = ?", 32) is None
+    assert many_rows("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", 2, (0, 2)) == \
+        "INSERT INTO t (a, b, c) VALUES (NULL, ?, NULL), (NULL, ?, NULL)"
     async with Writer(conn, batch_size=10_000, flush_interval=5) as writer:
         for op in ops:
             await writer.put_group([op])
@@ -242,8 +251,17 @@ async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_pat
     async with conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tracks'") as cur:
         plain.execute((await cur.fetchone())[0])
     plain.executemany(ops[0][0], [params for _, params in ops])
-    async with conn.execute("SELECT id, path, size, title FROM tracks ORDER BY id") as cur:
+    async with conn.execute("SELECT * FROM tracks ORDER BY id") as cur:
         ours = [tuple(r) for r in await cur.fetchall()]
-    assert ours == plain.execute("SELECT id, path, size, title FROM tracks ORDER BY id").fetchall()
-    assert len(ours) == 90 and ours[0] == (1, "/m/000.mp3", 180, "t180")
+    assert ours == plain.execute("SELECT * FROM tracks ORDER BY id").fetchall()
+    assert len(ours) == 90 and ours[0][:2] == (1, "/m/000.mp3")
+    assert [r for r in ours if "mbid-150" in r] and [r for r in ours if 1990 in r]
     plain.close()
+
+
+def test_null_columns_are_the_positions_none_in_every_row():
+    from enrich.store.writer import null_columns
+
+    assert null_columns([(None, 1, None, None), (None, 2, 3, None), (None, None, None, None)]) == (0, 3)
+    assert null_columns([(None,), (None,)]) == (0,)
+    assert null_columns([(1, None), (None, 2)]) == ()

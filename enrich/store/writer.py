@@ -26,6 +26,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import operator
 import re
 import sqlite3
 import time
@@ -55,15 +56,38 @@ ROWS_PER_STATEMENT = 32
 
 
 @functools.lru_cache(maxsize=64)
-def many_rows(sql: str, rows: int) -> str | None:
-    """``sql`` inserting ``rows`` rows at once, or None when it is not a one-row INSERT of placeholders."""
+def many_rows(sql: str, rows: int, nulls: tuple[int, ...] = ()) -> str | None:
+    """``sql`` inserting ``rows`` rows at once, with a literal NULL for each column in ``nulls``
+    (positions in its row), or None when it is not a one-row INSERT of placeholders."""
     match = ONE_ROW_INSERT.match(sql)
     if match is None:
         return None
     head, row, tail = match.groups()
     if "?" in head or "?" in tail:
         return None  # parameters outside the row would be bound once per row
+    if nulls:
+        row = "(" + ", ".join("NULL" if i in nulls else "?" for i in range(row.count("?"))) + ")"
     return head + ", ".join([row] * rows) + tail
+
+
+def picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A row's values at ``positions``, as a tuple (itemgetter alone gives a bare value for one)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    return lambda row: tuple(row[i] for i in positions)
+
+
+def null_columns(rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
+    """The positions that are None in every row. Python's sqlite3 binds a None at about six
+    times the cost of an int (it looks for an adapter first), and a scan's track row holds
+    ten or so: a literal NULL in the statement binds nothing."""
+    nulls = tuple(i for i, value in enumerate(rows[0]) if value is None)
+    pick, want = picker(nulls), (None,) * len(nulls)
+    for row in rows:
+        if nulls and pick(row) != want:
+            nulls = tuple(i for i in nulls if row[i] is None)
+            pick, want = picker(nulls), (None,) * len(nulls)
+    return nulls
 
 
 def changes_library(sql: str) -> bool:
@@ -260,15 +284,21 @@ class Writer:
         self.stats.busy_seconds += time.perf_counter() - started
 
     async def execute_rows(self, sql: str, params: list[Sequence[Any]]) -> None:
-        """``executemany``, with the bulk of the rows sent ROWS_PER_STATEMENT to a statement when ``sql`` allows."""
+        """``executemany``; when ``sql`` allows, the bulk of the rows go ROWS_PER_STATEMENT to a
+        statement, with a literal NULL for each column that is None in all of them."""
         size = ROWS_PER_STATEMENT
         many = many_rows(sql, size) if len(params) >= 2 * size else None
         if many is None:
             await self.conn.executemany(sql, params)
             return
         whole = len(params) - len(params) % size
+        bulk: Sequence[Sequence[Any]] = params[:whole]
+        nulls = null_columns(bulk)
+        if nulls:
+            many = many_rows(sql, size, nulls)
+            bulk = list(map(picker([i for i in range(len(params[0])) if i not in nulls]), bulk))
         chain = itertools.chain.from_iterable
-        await self.conn.executemany(many, [tuple(chain(params[i:i + size])) for i in range(0, whole, size)])
+        await self.conn.executemany(many, [tuple(chain(bulk[i:i + size])) for i in range(0, whole, size)])
         if whole < len(params):
             await self.conn.executemany(sql, params[whole:])
 
