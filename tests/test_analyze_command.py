@@ -16,6 +16,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from enrich.config import load as load_config
+from enrich.playlists import snapshot
+from enrich.playlists.refresh import snapshot_path
+from enrich.playlists.settings import PlaylistsConfig
+from enrich.store.library_view import library_generation
 from tests.conftest import REPO, run_enrich
 from tests.test_analysis_audio import music, write_audio
 
@@ -96,17 +101,25 @@ def test_analyse_a_library_then_only_what_changed(tmp_path, library):
         assert camelot[-1] == ("A" if mode == "minor" else "B")
         assert -40 < loudness < 0 and version >= 1 and vector_bytes == 4 * len(names)
     assert db_rows(db, "SELECT error FROM analysis_failures") == [(tiny_error,)]
+    # A playlist is made: from now on the runs that change the library keep its snapshot current.
+    tempo_weight = load_config(env={}, overrides={"paths.db": str(db)}).section("playlists", PlaylistsConfig).tempo_weight
+    assert snapshot.load(db, tempo_weight).source == "rebuilt"
+    made = snapshot_path(db).stat().st_mtime_ns
 
     again = analyze(db, str(library), "--json")
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["analysed"] == 0 and report["to_analyse"] == {} and report["remembered_failures"] == 1
+    # Nothing changed (its feature set's row stored again changes no row): the snapshot is current as it is.
+    assert report["snapshot"] is None and snapshot_path(db).stat().st_mtime_ns == made
 
     # A changed file (new audio, new size and mtime) is analysed again; so is the failure, with --retry-failed.
     write_audio(library / "a.flac", music(seconds=14, sr=44100, tempo=140, key="F", mode="major", stereo=True), 44100)
     changed = analyze(db, str(library), "--json", "--retry-failed")
     report = json.loads(changed.stdout)
     assert report["to_analyse"] == {"changed": 1, "retry": 1} and report["analysed"] == 1
+    assert report["snapshot"]["tracks"] == 6  # rebuilt at the end of the run, not by the next playlist
+    assert snapshot.read(snapshot_path(db), library_generation(db), tempo_weight) is not None
     tempo = db_rows(db, "SELECT f.tempo FROM features f JOIN tracks t ON t.id = f.track_id WHERE t.path LIKE '%a.flac'")
     assert abs(tempo[0][0] / 140 - 1) < 0.02
 

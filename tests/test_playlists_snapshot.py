@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,22 @@ def test_the_writer_raises_the_generation_with_library_changes_only(library):
     after = library_generation(db)
     library_id, count = before.split(".")
     assert after == f"{library_id}.{int(count) + 1}"
+
+
+def test_writes_that_change_no_library_row_leave_the_generation(library):
+    # A nightly analyze with nothing to do stores its feature set's row again, a rescan may mark
+    # present what is present: neither changes what playlists read, so the snapshot stays current.
+    from enrich.store import features, tracks
+
+    db, info = library
+    with sqlite3.connect(db) as conn:
+        version, names = conn.execute("SELECT version, names FROM feature_sets ORDER BY version DESC").fetchone()
+    before = library_generation(db)
+    asyncio.run(write(db, [features.feature_set_op(version, json.loads(names)),
+                           tracks.missing_op("/no/such/file.mp3")]))
+    assert library_generation(db) == before
+    asyncio.run(write(db, [tracks.missing_op(info.paths[7])]))  # a row that really changes
+    assert library_generation(db).split(".")[1] == str(int(before.split(".")[1]) + 1)
 
 
 def test_snapshot_is_rebuilt_after_a_change_and_not_otherwise(library):

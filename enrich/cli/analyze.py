@@ -9,6 +9,7 @@ import click
 from enrich.api import Library
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
+from enrich.cli.playlists import snapshot_line
 from enrich.cli.progress import clock_text
 
 SHOWN = 20
@@ -55,6 +56,8 @@ def render(data: dict[str, Any]) -> str:
                      " (--retry-failed retries them)")
     if data["tags_written"]:
         lines.append(f"  BPM and key written into {data['tags_written']} files")
+    if data["snapshot"]:
+        lines.append(snapshot_line(data["snapshot"]))
     more = f"`enrich runs show {data['run_id']}` lists all" if data["run_id"] else "--json lists all"
     lines += item_lines("failed", data["failed"], more=more)
     lines += item_lines("scan failed on", data["scan_failed"])

@@ -9,6 +9,7 @@ import click
 from enrich.api import Library
 from enrich.cli.listing import item_lines
 from enrich.cli.options import App, common_options, exit_for, long_options
+from enrich.cli.playlists import snapshot_line
 from enrich.genres.explain import explain_lines
 
 SHOWN = 20  # changes listed after a real run (a dry run lists them all)
@@ -48,6 +49,8 @@ def render(report: dict[str, Any]) -> str:
             if s.get("breaker"):
                 line += f"; OFF: {s['breaker']}"
             lines.append(line)
+    if report["snapshot"]:
+        lines.append(snapshot_line(report["snapshot"]))
     claude = report["claude"]
     if claude.get("tracks"):
         cached = " (answers from the cache cost nothing)" if claude.get("cached") else ""

@@ -35,6 +35,7 @@ from enrich.config import Config
 from enrich.errors import FileError
 from enrich.library.walk import resolve_roots
 from enrich.pipeline.scan import library_roots, require_a_root, scan
+from enrich.playlists.refresh import refresh_snapshot
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.store import features as store
@@ -75,6 +76,7 @@ class AnalyzeReport:
     pool: dict[str, Any] = field(default_factory=dict)
     would_analyse: list[dict[str, Any]] = field(default_factory=list)  # dry run: {"item", "why"}
     estimate_seconds: float | None = None  # dry run
+    snapshot: dict[str, Any] | None = None  # {"tracks", "seconds"}: the playlists' snapshot rebuilt at the end
     elapsed: float = 0.0
 
     @property
@@ -154,6 +156,8 @@ async def analyze(
             await writer.flush()
             # Failures of the whole run, including those before a resume.
             report.failed = [{"item": f["item"], "error": f["error"]} for f in await run_sql.failed_items(conn, run.id)]
+    refreshed = await refresh_snapshot(config, progress)
+    report.snapshot = asdict(refreshed) if refreshed else None
     report.elapsed = time.monotonic() - started
     return report
 

@@ -40,6 +40,7 @@ from enrich.genres.votes import Vote
 from enrich.library.tagwrite import write_tags
 from enrich.net import open_client
 from enrich.pipeline.scan import library_roots, scan
+from enrich.playlists.refresh import refresh_snapshot
 from enrich.progress import NoProgress, Progress
 from enrich.runs.run import Run, running
 from enrich.sources.classifier import PROMPT_VERSION, Item, item_key
@@ -83,6 +84,7 @@ class GenresReport:
     notices: list[str] = field(default_factory=list)
     claude: dict[str, Any] = field(default_factory=dict)
     claude_not_asked: int = 0  # dry run: tracks the policy would send to Claude, not asked (it costs money)
+    snapshot: dict[str, Any] | None = None  # {"tracks", "seconds"}: the playlists' snapshot rebuilt at the end
     elapsed: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,6 +354,8 @@ async def genres(
             run.counts.update(enriched=report.enriched, empty=report.empty, changed=report.changed,
                               unchanged=report.unchanged, tags_written=report.tags_written)
             run.counts["failed"] = report.failed_count
+    refreshed = await refresh_snapshot(config, progress)
+    report.snapshot = asdict(refreshed) if refreshed else None
     report.elapsed = time.monotonic() - started
     return report
 

@@ -7,7 +7,8 @@ are read. The file ``<db>-snapshot`` holds the library view
 the library generation it was read at: the writer raises that counter in the
 same transaction as every change to tracks, features or genres (migration
 0006). So the file is rebuilt only when the library changed (or the sound
-settings did), by the first playlist command after the change.
+settings did): by `genres` and `analyze` at the end of a run that changed it
+(refresh.py), else by the first playlist command after the change.
 
 A rebuild writes a temporary file and renames it into place: a crash part-way
 leaves the previous file or none, never half of one, and a file that fails its
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from enrich.playlists.refresh import snapshot_path
 from enrich.playlists.similarity import PARTS_CODES, SoundSpace, TrackClasses, sound_space, track_classes
 from enrich.store.library_view import LibraryView, library_generation, load_library_at
 from enrich.store.text_column import FileReader, TextColumn, encode_texts
@@ -56,11 +58,6 @@ class Loaded:
     view: LibraryView
     space: SoundSpace
     source: str  # "snapshot" (mapped), "rebuilt" (read from SQL, file written) or "database" (no file)
-
-
-def snapshot_path(db: Path) -> Path:
-    db = Path(db)
-    return db.with_name(db.name + "-snapshot")
 
 
 def load(db: Path, tempo_weight: float, busy_timeout_ms: int = 30000) -> Loaded:

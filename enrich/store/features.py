@@ -40,7 +40,8 @@ UPSERT_FEATURES = (
 
 def feature_set_op(version: int, names: Sequence[str]) -> Op:
     return ("INSERT INTO feature_sets (version, names) VALUES (?, ?)"
-            " ON CONFLICT (version) DO UPDATE SET names = excluded.names", (version, json.dumps(list(names))))
+            " ON CONFLICT (version) DO UPDATE SET names = excluded.names WHERE names IS NOT excluded.names",
+            (version, json.dumps(list(names))))
 
 
 def features_op(track: TrackToAnalyse, version: int, f: Features, now: float) -> Op:

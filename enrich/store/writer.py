@@ -14,9 +14,10 @@ group of it alone, ahead in the batch, would run it for every group before its
 dependency ran for any (analyze once stored a file's state after its tags were
 written in a group of its own, and a batch could undo it).
 
-A transaction that writes a table playlists read also raises the library
-generation (migration 0006) before it commits, so the playlists' snapshot knows
-the library changed. ``call`` functions must not write those tables.
+A transaction that changes rows of a table playlists read also raises the
+library generation (migration 0006) before it commits, so the playlists'
+snapshot knows the library changed; one whose statements there changed no row
+leaves it. ``call`` functions must not write those tables.
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def null_columns(rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
             nulls = tuple(i for i in nulls if row[i] is None)
             pick, want = picker(nulls), (None,) * len(nulls)
     return nulls
+
+
+def changed_rows(cursor: aiosqlite.Cursor) -> int:
+    """Rows a statement changed; one when SQLite does not say (not a plain insert, update or delete)."""
+    return cursor.rowcount if cursor.rowcount >= 0 else 1
 
 
 def changes_library(sql: str) -> bool:
@@ -270,9 +276,12 @@ class Writer:
         started = time.perf_counter()
         await self.conn.execute("BEGIN IMMEDIATE")
         try:
+            changed = False
             for sql, params in by_sql.items():
-                await self.execute_rows(sql, params)
-            if any(changes_library(sql) for sql in by_sql) and await self.generation_table():
+                # Counted rows, not statements: a run that rewrites what is there (a rescan of an
+                # unchanged library, analyze's feature-set row) must not make the snapshot stale.
+                changed |= await self.execute_rows(sql, params) > 0 and changes_library(sql)
+            if changed and await self.generation_table():
                 await self.conn.execute(BUMP_GENERATION)
             await self.conn.execute("COMMIT")
         except BaseException:
@@ -283,14 +292,14 @@ class Writer:
         self.stats.transactions += 1
         self.stats.busy_seconds += time.perf_counter() - started
 
-    async def execute_rows(self, sql: str, params: list[Sequence[Any]]) -> None:
+    async def execute_rows(self, sql: str, params: list[Sequence[Any]]) -> int:
         """``executemany``; when ``sql`` allows, the bulk of the rows go ROWS_PER_STATEMENT to a
-        statement, with a literal NULL for each column that is None in all of them."""
+        statement, with a literal NULL for each column that is None in all of them. Returns the
+        rows the statement changed (SQLite's count: an upsert that rewrote a row counts it)."""
         size = ROWS_PER_STATEMENT
         many = many_rows(sql, size) if len(params) >= 2 * size else None
         if many is None:
-            await self.conn.executemany(sql, params)
-            return
+            return changed_rows(await self.conn.executemany(sql, params))
         whole = len(params) - len(params) % size
         bulk: Sequence[Sequence[Any]] = params[:whole]
         nulls = null_columns(bulk)
@@ -298,9 +307,11 @@ class Writer:
             many = many_rows(sql, size, nulls)
             bulk = list(map(picker([i for i in range(len(params[0])) if i not in nulls]), bulk))
         chain = itertools.chain.from_iterable
-        await self.conn.executemany(many, [tuple(chain(bulk[i:i + size])) for i in range(0, whole, size)])
+        cursor = await self.conn.executemany(many, [tuple(chain(bulk[i:i + size])) for i in range(0, whole, size)])
+        changed = changed_rows(cursor)
         if whole < len(params):
-            await self.conn.executemany(sql, params[whole:])
+            changed += changed_rows(await self.conn.executemany(sql, params[whole:]))
+        return changed
 
     async def generation_table(self) -> bool:
         """Whether the database has the generation counter (a writer may serve a bare test schema)."""
