@@ -7,9 +7,8 @@ from typing import Any
 import click
 
 from enrich.api import Library
-from enrich.cli.listing import item_lines
+from enrich.cli.listing import item_lines, snapshot_line
 from enrich.cli.options import App, common_options, exit_for, long_options
-from enrich.cli.playlists import snapshot_line
 from enrich.genres.explain import explain_lines
 
 SHOWN = 20  # changes listed after a real run (a dry run lists them all)

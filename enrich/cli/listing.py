@@ -1,4 +1,5 @@
-"""Lists of failed or skipped items in a command's text report: the first few, then a pointer."""
+"""Lines several commands' text reports share: lists of failed or skipped items (the first few,
+then a pointer), and the rebuilt playlists snapshot."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def item_lines(title: str, items: list[dict[str, Any]], *, total: int | None = N
     if total > min(shown, len(items)):
         lines.append(f"  ... and {total - min(shown, len(items))} more ({more})")
     return lines
+
+
+def snapshot_line(snapshot: dict[str, Any]) -> str:
+    """What `genres` and `analyze` say when they rebuilt the playlists' snapshot at their end."""
+    return (f"playlists snapshot rebuilt for the next playlist: {snapshot['tracks']:,} tracks "
+            f"in {snapshot['seconds']:.1f}s")

@@ -21,12 +21,6 @@ def clock(minutes_or_seconds: float | None) -> str:
 SHOWN_NOT_IN_LIBRARY = 5
 
 
-def snapshot_line(snapshot: dict[str, Any]) -> str:
-    """What `genres` and `analyze` say when they rebuilt the playlists' snapshot at their end."""
-    return (f"playlists snapshot rebuilt for the next playlist: {snapshot['tracks']:,} tracks "
-            f"in {snapshot['seconds']:.1f}s")
-
-
 def render_lastfm(lf: dict[str, Any], verbosity: int) -> list[str]:
     """What --lastfm-user read, and the played tracks the library does not have (the first few; all with -v)."""
     pages = f"{lf['pages']} page{'s' if lf['pages'] != 1 else ''}"
