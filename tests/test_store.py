@@ -224,27 +224,35 @@ async def test_dry_runs_over_a_database_from_before_the_genre_and_feature_tables
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'genre_state'").fetchall()
 
 
-async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_path, conn):
-    # The writer sends a one-row INSERT's rows 32 to a statement, with a literal NULL for the
-    # columns that are None in every row: the same rows, ids and upserts (a path twice in one
-    # batch updates the row the first made) as plain executemany, every column alike. Values
-    # that only some rows have (an artist every 7th, an MBID in one row late in the batch, a
-    # year in the rows past the last whole 32) must survive the NULLs.
+@pytest.mark.parametrize(("count", "limit"), [(200, None), (2600, None), (2600, 999)])
+async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_path, conn, count, limit):
+    # The writer sends a one-row INSERT's rows 1,000 or 32 to a statement (as SQLite's limit on
+    # parameters allows: 999 before 3.32), with a literal NULL for the columns that are None in
+    # every row: the same rows, ids and upserts (a path twice in one statement or batch updates
+    # the row the first made) as plain executemany, every column alike. Values that only some
+    # rows have (an artist every 7th, an MBID in one row late in the batch, a year in the rows
+    # past the last whole 32) must survive the NULLs.
     from enrich.store import tracks
+    from enrich.store.db_thread import in_db_thread
     from enrich.store.writer import many_rows
 
-    def row(i: int) -> dict:
-        return {"path": f"/m/{i % 90:03d}.mp3", "size": i, "mtime_ns": i, "title": f"t{i}", "tag_genres": "[]",
-                "scanned_at": 0.0, "artist": f"a{i}" if i % 7 == 0 else None,
-                "mb_track_id": "mbid-150" if i == 150 else None, "year": 1990 if i >= 192 else None}
+    late = count - count % 32
 
-    ops = [tracks.upsert_op(row(i)) for i in range(200)]
+    def row(i: int) -> dict:
+        return {"path": f"/m/{i % (9 * count // 20):04d}.mp3", "size": i, "mtime_ns": i, "title": f"t{i}",
+                "tag_genres": "[]", "scanned_at": 0.0, "artist": f"a{i}" if i % 7 == 0 else None,
+                "mb_track_id": "mbid-late" if i == late - 50 else None, "year": 1990 if i >= late else None}
+
+    ops = [tracks.upsert_op(row(i)) for i in range(count)]
     assert many_rows(ops[0][0], 32) is not None
     assert many_rows("UPDATE tracks SET missing = 1 WHERE path = ?", 32) is None
     assert many_rows("INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET b = ?", 32) is None
     assert many_rows("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", 2, (0, 2)) == \
         "INSERT INTO t (a, b, c) VALUES (NULL, ?, NULL), (NULL, ?, NULL)"
+    if limit is not None:
+        await in_db_thread(conn, lambda c: c.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit))
     async with Writer(conn, batch_size=10_000, flush_interval=5) as writer:
+        assert writer.max_variables == limit if limit else writer.max_variables >= 32766
         for op in ops:
             await writer.put_group([op])
     plain = sqlite3.connect(tmp_path / "plain.db")
@@ -254,9 +262,55 @@ async def test_rows_sent_many_to_a_statement_land_as_one_at_a_time_would(tmp_pat
     async with conn.execute("SELECT * FROM tracks ORDER BY id") as cur:
         ours = [tuple(r) for r in await cur.fetchall()]
     assert ours == plain.execute("SELECT * FROM tracks ORDER BY id").fetchall()
-    assert len(ours) == 90 and ours[0][:2] == (1, "/m/000.mp3")
-    assert [r for r in ours if "mbid-150" in r] and [r for r in ours if 1990 in r]
+    assert len(ours) == 9 * count // 20 and ours[0][:2] == (1, "/m/0000.mp3")
+    assert [r for r in ours if "mbid-late" in r] and [r for r in ours if 1990 in r]
     plain.close()
+
+
+def test_a_batch_goes_to_the_largest_statements_its_rows_and_sqlites_limit_allow():
+    from enrich.store.writer import bulk_steps
+
+    sql = "INSERT INTO t (a, b) VALUES (?, ?)"
+    rows = [(i, None) for i in range(2600)]
+    shapes = [(statement.count("NULL"), statement.count("?"), len(params), {len(p) for p in params})
+              for statement, params in bulk_steps(sql, rows, 32766)]
+    # 2 statements of 1,000 rows, 18 of 32, then 24 rows one by one; b is NULL in the statements
+    assert shapes == [(1000, 1000, 2, {1000}), (32, 32, 18, {32}), (0, 2, 24, {2})]
+    shapes = [(statement.count("?"), len(params)) for statement, params in bulk_steps(sql, rows, 999)]
+    assert shapes == [(32, 81), (2, 8)]  # 1,000 rows of 2 would be 2,000 parameters
+    assert bulk_steps(sql, rows[:1999], 32766)[0][0].count("?") == 32  # too few rows for 1,000
+    assert bulk_steps(sql, rows[:63], 32766) == [(sql, rows[:63])]
+    update = "UPDATE t SET b = ? WHERE a = ?"
+    assert bulk_steps(update, rows, 32766) == [(update, rows)]
+
+
+def test_a_writer_holds_a_short_switch_interval_while_it_runs_and_puts_it_back(tmp_path):
+    import asyncio
+    import sys
+
+    from enrich.store.db import open_db
+    from enrich.store.db_thread import WRITING_SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    seen = []
+
+    async def go():
+        conn = await open_db(tmp_path / "s.db")
+        try:
+            async with Writer(conn) as one:
+                await one.flush()
+                seen.append(sys.getswitchinterval())
+                async with Writer(conn) as two:  # overlapping writers: the first to close keeps it short
+                    await two.flush()
+                await one.flush()
+                seen.append(sys.getswitchinterval())
+            seen.append(sys.getswitchinterval())
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+    assert seen == pytest.approx([WRITING_SWITCH_INTERVAL, WRITING_SWITCH_INTERVAL, before])
+    assert before > 2 * WRITING_SWITCH_INTERVAL
 
 
 def test_null_columns_are_the_positions_none_in_every_row():

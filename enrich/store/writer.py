@@ -5,6 +5,9 @@ groups until it has ``batch_size`` rows or ``flush_interval`` has passed, then
 commits them in ONE transaction, running each statement once with
 ``executemany`` over all its rows. A group is never split across transactions,
 so an item's result and its checkpoint are committed together or not at all.
+A batch goes to the database thread whole, in one trip; while it is written
+the writer gathers and prepares the next, which is handed over once the one
+before has committed (so batches commit in the order they were taken).
 
 Within a batch, each statement runs once over all its rows, statements in the
 order they first appear in the batch, whatever group brought them. So a
@@ -38,6 +41,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from enrich.errors import StoreError
+from enrich.store.db_thread import in_db_thread, switch_interval
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +53,14 @@ LIBRARY_TABLES = re.compile(r"\b(?:INTO|UPDATE|FROM)\s+(?:tracks|features|featur
 BUMP_GENERATION = "UPDATE library_generation SET generation = generation + 1"
 
 
-# An INSERT of one row of "?" placeholders (an upsert clause may follow): the writer sends its
-# rows ROWS_PER_STATEMENT at a time in one multi-row statement, which binds the same values
-# with a fraction of the per-statement work of executemany (the same rows, in the same order).
+# An INSERT of one row of "?" placeholders (an upsert clause may follow): the writer sends the
+# bulk of its rows in multi-row statements, which bind the same values with a fraction of the
+# per-statement work of executemany (the same rows, in the same order). Large ones first: each
+# trip into SQLite hands the GIL back and forth, and a statement of 1,000 rows makes two of a
+# batch's 2,000. A statement is used for a batch of at least twice its rows, so that a trickle
+# of small batches does not compile large statements it barely uses.
 ONE_ROW_INSERT = re.compile(r"^(INSERT\b.*?\bVALUES\s*)(\((?:\s*\?\s*,)*\s*\?\s*\))(.*)$", re.IGNORECASE | re.DOTALL)
-ROWS_PER_STATEMENT = 32
+ROWS_PER_STATEMENT = (1000, 32)
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,7 +98,63 @@ def null_columns(rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
     return nulls
 
 
-def changed_rows(cursor: aiosqlite.Cursor) -> int:
+Step = tuple[str, Sequence[Sequence[Any]]]  # a statement and the rows executemany runs it over
+
+
+def bulk_steps(sql: str, params: list[Sequence[Any]], max_variables: int) -> list[Step]:
+    """``sql`` over ``params`` as executemany steps: when ``sql`` allows, the bulk of the rows go
+    in multi-row statements (ROWS_PER_STATEMENT, within SQLite's ``max_variables``), with a
+    literal NULL for each column that is None in all of them; the rest one by one."""
+    columns = len(params[0]) if params else 0
+    sizes = [n for n in ROWS_PER_STATEMENT if len(params) >= 2 * n and n * columns <= max_variables]
+    if not sizes or many_rows(sql, sizes[0]) is None:
+        return [(sql, params)]
+    plan, done = [], 0  # (rows a statement, first row, end)
+    for size in sizes:
+        end = done + (len(params) - done) // size * size
+        if end > done:
+            plan.append((size, done, end))
+            done = end
+    bulk: Sequence[Sequence[Any]] = params[:done]
+    nulls = null_columns(bulk)
+    if nulls:
+        bulk = list(map(picker([i for i in range(columns) if i not in nulls]), bulk))
+    chain = itertools.chain.from_iterable
+    steps: list[Step] = []
+    for size, first, end in plan:
+        statement = many_rows(sql, size, nulls)
+        assert statement is not None  # the same INSERT as above
+        steps.append((statement, [tuple(chain(bulk[i:i + size])) for i in range(first, end, size)]))
+    if done < len(params):
+        steps.append((sql, params[done:]))
+    return steps
+
+
+def write_batch(conn: sqlite3.Connection, steps: list[Step], generation: bool) -> None:
+    """One transaction of ``steps``, in the database's thread; raises the library generation
+    if a statement on a table playlists read changed a row (and ``generation``: the table is there)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        changed = False
+        for sql, rows in steps:
+            # Counted rows, not statements: a run that rewrites what is there (a rescan of an
+            # unchanged library, analyze's feature-set row) must not make the snapshot stale.
+            changed |= changed_rows(conn.executemany(sql, rows)) > 0 and changes_library(sql)
+        if changed and generation:
+            conn.execute(BUMP_GENERATION)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back on its own
+            conn.execute("ROLLBACK")
+        raise
+
+
+def max_variables(conn: sqlite3.Connection) -> int:
+    """SQLite's limit on a statement's parameters (by default 32,766 since 3.32, 999 before)."""
+    return conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+def changed_rows(cursor: sqlite3.Cursor) -> int:
     """Rows a statement changed; one when SQLite does not say (not a plain insert, update or delete)."""
     return cursor.rowcount if cursor.rowcount >= 0 else 1
 
@@ -145,8 +208,10 @@ class Writer:
         self.task: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
         self.has_generation: bool | None = None  # learnt at the first commit
+        self.max_variables = 999  # parameters a statement may have: SQLite's limit, learnt on entering
 
     async def __aenter__(self) -> Writer:
+        self.max_variables = await in_db_thread(self.conn, max_variables)
         self.task = asyncio.create_task(self.run(), name="enrich-writer")
         return self
 
@@ -224,9 +289,17 @@ class Writer:
     # ------------------------------------------------------------ the task
 
     async def run(self) -> None:
+        switch_interval.hold()  # while this writer runs (see enrich.store.db_thread)
+        try:
+            await self.take_and_write()
+        finally:
+            switch_interval.release()
+
+    async def take_and_write(self) -> None:
         loop = asyncio.get_running_loop()
         stopping = False
         specials: list[Any] = []
+        writing: asyncio.Future[None] | None = None  # the batch in the database thread
         try:
             while not stopping:
                 first = await self.queue.get()
@@ -254,10 +327,23 @@ class Writer:
                         except TimeoutError:
                             break
                 if batch:
-                    await self.commit(batch, rows)
+                    # Prepared while the batch before is still being written; each goes to the
+                    # database thread once the one before has committed, so they commit in order.
+                    steps = self.prepare(batch)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(self.commit(steps, rows))
+                    await asyncio.sleep(0)  # it hands the batch over now, not after the next is prepared
+                if (specials or stopping) and writing is not None:
+                    await writing
+                    writing = None
                 for special in specials:
                     await self.serve(special)
         except BaseException as exc:
+            if writing is not None and not writing.done():
+                writing.cancel()  # the database thread finishes (and commits) what it was given
+                with contextlib.suppress(BaseException):
+                    await writing
             self.error = exc
             for special in specials:  # taken off the queue but not served
                 if not special.future.done():
@@ -268,50 +354,23 @@ class Writer:
             # Kept in self.error: producers and close() raise it as a StoreError.
             log.debug("database writer failed: %s", exc)
 
-    async def commit(self, groups: list[list[Op]], rows: int) -> None:
+    def prepare(self, groups: list[list[Op]]) -> list[Step]:
+        """The batch's steps: each statement once over all its rows, in the order statements
+        first appear in it."""
         by_sql: dict[str, list[Sequence[Any]]] = {}
         for group in groups:
             for sql, params in group:
                 by_sql.setdefault(sql, []).append(params)
+        return [step for sql, params in by_sql.items() for step in bulk_steps(sql, params, self.max_variables)]
+
+    async def commit(self, steps: list[Step], rows: int) -> None:
+        """Write a prepared batch in one transaction, handed to the database thread in one trip."""
         started = time.perf_counter()
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            changed = False
-            for sql, params in by_sql.items():
-                # Counted rows, not statements: a run that rewrites what is there (a rescan of an
-                # unchanged library, analyze's feature-set row) must not make the snapshot stale.
-                changed |= await self.execute_rows(sql, params) > 0 and changes_library(sql)
-            if changed and await self.generation_table():
-                await self.conn.execute(BUMP_GENERATION)
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await self.conn.execute("ROLLBACK")
-            raise
+        generation = await self.generation_table()
+        await in_db_thread(self.conn, functools.partial(write_batch, steps=steps, generation=generation))
         self.stats.rows += rows
         self.stats.transactions += 1
         self.stats.busy_seconds += time.perf_counter() - started
-
-    async def execute_rows(self, sql: str, params: list[Sequence[Any]]) -> int:
-        """``executemany``; when ``sql`` allows, the bulk of the rows go ROWS_PER_STATEMENT to a
-        statement, with a literal NULL for each column that is None in all of them. Returns the
-        rows the statement changed (SQLite's count: an upsert that rewrote a row counts it)."""
-        size = ROWS_PER_STATEMENT
-        many = many_rows(sql, size) if len(params) >= 2 * size else None
-        if many is None:
-            return changed_rows(await self.conn.executemany(sql, params))
-        whole = len(params) - len(params) % size
-        bulk: Sequence[Sequence[Any]] = params[:whole]
-        nulls = null_columns(bulk)
-        if nulls:
-            many = many_rows(sql, size, nulls)
-            bulk = list(map(picker([i for i in range(len(params[0])) if i not in nulls]), bulk))
-        chain = itertools.chain.from_iterable
-        cursor = await self.conn.executemany(many, [tuple(chain(bulk[i:i + size])) for i in range(0, whole, size)])
-        changed = changed_rows(cursor)
-        if whole < len(params):
-            changed += changed_rows(await self.conn.executemany(sql, params[whole:]))
-        return changed
 
     async def generation_table(self) -> bool:
         """Whether the database has the generation counter (a writer may serve a bare test schema)."""
