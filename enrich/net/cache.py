@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from enrich.net.policy import key_hash
 from enrich.net.reply import Reply
 
@@ -73,7 +75,7 @@ def decode(raw: bytes) -> Entry | None:
     """The entry in ``raw``, or None if it is truncated, not ours or damaged."""
     head, newline, body = raw.partition(b"\n")
     try:
-        d = json.loads(head.decode())  # our own line, UTF-8: no need for json's encoding sniffing
+        d = orjson.loads(head)
         form = d["format"]  # (a line that is not an object fails here too, with TypeError or KeyError)
         if form == 1 and not newline:
             body = str(d["body"]).encode()
@@ -340,14 +342,11 @@ def _read_small(path: str) -> bytes | _Large | None:
     except OSError:
         return None
     try:
-        size = os.fstat(fd).st_size
-        if size > SMALL_ENTRY:
-            return LARGE
-        data = os.read(fd, size + 1)  # one call for the whole file, almost always
-        if len(data) <= size:
-            while len(data) < size and (more := os.read(fd, size + 1 - len(data))):
-                data += more
-        return data
+        # One read: a regular file gives all it has up to the size asked, so no fstat first.
+        # (A short read, were a filesystem to give one, leaves the entry shorter than its
+        # line says: decode() calls that a miss.)
+        data = os.read(fd, SMALL_ENTRY + 1)
+        return LARGE if len(data) > SMALL_ENTRY else data
     except OSError:
         return None
     finally:

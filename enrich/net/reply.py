@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import orjson
 
 from enrich.errors import BadReply
 
@@ -46,7 +47,7 @@ class Reply:
         """The body as JSON, parsed once; a body that is not JSON is a BadReply."""
         if self._parsed is _UNPARSED:
             try:
-                self._parsed = json.loads(self.body)
+                self._parsed = orjson.loads(self.body)
             except (ValueError, UnicodeDecodeError):
                 raise BadReply(self.source, f"reply is not JSON (HTTP {self.status}: {snippet(self.body)})",
                                what=what) from None
