@@ -112,6 +112,24 @@ async def test_a_group_commits_together_or_not_at_all(tmp_path, conn):
         assert [r[0] for r in await cur.fetchall()] == ["a", "b"]
 
 
+async def test_no_batch_after_one_that_failed_is_committed(tmp_path, conn):
+    # Batches are handed to the database thread before the ones ahead of them have committed:
+    # when one fails, those handed over after it must not commit (their groups may rely on it).
+    writer = Writer(conn, batch_size=1, flush_interval=5)
+    with pytest.raises(StoreError, match="NOT NULL") as failed:
+        async with writer:
+            await writer.put(INSERT, ("scan", "before", 1.0))
+            await writer.flush()
+            await writer.put(INSERT, ("scan", None, 2.0))  # violates a constraint
+            for i in range(50):  # queued at once: taken, prepared and handed over behind it
+                await writer.put(INSERT, ("scan", f"after {i}", 3.0))
+            await writer.flush()
+    assert "earlier batch" not in str(failed.value)  # the error told is the batch's own
+    assert writer.stats.transactions == 1
+    async with conn.execute("SELECT work_key FROM runs ORDER BY id") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["before"]
+
+
 async def test_call_returns_result_in_queue_order(tmp_path, conn):
     async with Writer(conn, batch_size=1000, flush_interval=5) as writer:
         await writer.put(INSERT, ("scan", "first", 1.0))

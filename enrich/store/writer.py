@@ -5,9 +5,11 @@ groups until it has ``batch_size`` rows or ``flush_interval`` has passed, then
 commits them in ONE transaction, running each statement once with
 ``executemany`` over all its rows. A group is never split across transactions,
 so an item's result and its checkpoint are committed together or not at all.
-A batch goes to the database thread whole, in one trip; while it is written
-the writer gathers and prepares the next, which is handed over once the one
-before has committed (so batches commit in the order they were taken).
+A batch goes to the database thread whole, in one trip, as soon as it is
+prepared: the writer gathers and prepares the next while the thread writes,
+with at most IN_FLIGHT batches handed over and not yet committed. The thread
+writes them in the order they were taken, and refuses every batch after one
+that failed, so nothing after a failure is committed.
 
 Within a batch, each statement runs once over all its rows, statements in the
 order they first appear in the batch, whatever group brought them. So a
@@ -26,6 +28,7 @@ leaves it. ``call`` functions must not write those tables.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import itertools
@@ -61,6 +64,8 @@ BUMP_GENERATION = "UPDATE library_generation SET generation = generation + 1"
 # of small batches does not compile large statements it barely uses.
 ONE_ROW_INSERT = re.compile(r"^(INSERT\b.*?\bVALUES\s*)(\((?:\s*\?\s*,)*\s*\?\s*\))(.*)$", re.IGNORECASE | re.DOTALL)
 ROWS_PER_STATEMENT = (1000, 32)
+# Batches handed to the database thread and not yet committed, at most.
+IN_FLIGHT = 2
 
 
 @functools.lru_cache(maxsize=64)
@@ -207,8 +212,9 @@ class Writer:
         self.stats = WriterStats()
         self.task: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
-        self.has_generation: bool | None = None  # learnt at the first commit
+        self.has_generation: bool | None = None  # learnt at the first commit, in the database thread
         self.max_variables = 999  # parameters a statement may have: SQLite's limit, learnt on entering
+        self.failed: BaseException | None = None  # set in the database thread by a batch that failed
 
     async def __aenter__(self) -> Writer:
         self.max_variables = await in_db_thread(self.conn, max_variables)
@@ -299,7 +305,7 @@ class Writer:
         loop = asyncio.get_running_loop()
         stopping = False
         specials: list[Any] = []
-        writing: asyncio.Future[None] | None = None  # the batch in the database thread
+        writing: collections.deque[asyncio.Future[None]] = collections.deque()  # batches handed over, oldest first
         try:
             while not stopping:
                 first = await self.queue.get()
@@ -327,23 +333,24 @@ class Writer:
                         except TimeoutError:
                             break
                 if batch:
-                    # Prepared while the batch before is still being written; each goes to the
-                    # database thread once the one before has committed, so they commit in order.
+                    # Prepared while the batches before are still being written, and handed to the
+                    # database thread at once (it writes them in order), so it never waits for us;
+                    # at most IN_FLIGHT at a time.
                     steps = self.prepare(batch)
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(self.commit(steps, rows))
+                    if len(writing) >= IN_FLIGHT:
+                        await writing.popleft()
+                    writing.append(asyncio.ensure_future(self.commit(steps, rows)))
                     await asyncio.sleep(0)  # it hands the batch over now, not after the next is prepared
-                if (specials or stopping) and writing is not None:
-                    await writing
-                    writing = None
+                if specials or stopping:
+                    while writing:
+                        await writing.popleft()
                 for special in specials:
                     await self.serve(special)
         except BaseException as exc:
-            if writing is not None and not writing.done():
-                writing.cancel()  # the database thread finishes (and commits) what it was given
+            for handed in writing:  # the database thread finishes what it was given (write_batch
+                handed.cancel()     # refuses every batch after one that failed)
                 with contextlib.suppress(BaseException):
-                    await writing
+                    await handed
             self.error = exc
             for special in specials:  # taken off the queue but not served
                 if not special.future.done():
@@ -364,21 +371,27 @@ class Writer:
         return [step for sql, params in by_sql.items() for step in bulk_steps(sql, params, self.max_variables)]
 
     async def commit(self, steps: list[Step], rows: int) -> None:
-        """Write a prepared batch in one transaction, handed to the database thread in one trip."""
+        """Write a prepared batch in one transaction, handed to the database thread in one trip
+        (in this coroutine's first step, so batches reach the thread in the order they were taken)."""
         started = time.perf_counter()
-        generation = await self.generation_table()
-        await in_db_thread(self.conn, functools.partial(write_batch, steps=steps, generation=generation))
+        await in_db_thread(self.conn, functools.partial(self.write_in_order, steps=steps))
         self.stats.rows += rows
         self.stats.transactions += 1
         self.stats.busy_seconds += time.perf_counter() - started
 
-    async def generation_table(self) -> bool:
-        """Whether the database has the generation counter (a writer may serve a bare test schema)."""
-        if self.has_generation is None:
-            async with self.conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'library_generation'") as cur:
-                self.has_generation = await cur.fetchone() is not None
-        return self.has_generation
+    def write_in_order(self, conn: sqlite3.Connection, steps: list[Step]) -> None:
+        """``write_batch``, in the database thread, unless a batch handed over before failed:
+        nothing after a failed batch is committed, as if the writer had stopped there."""
+        if self.failed is not None:
+            raise StoreError(f"not written: an earlier batch failed ({self.failed})")
+        if self.has_generation is None:  # a writer may serve a bare test schema
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'library_generation'")
+            self.has_generation = found.fetchone() is not None
+        try:
+            write_batch(conn, steps, self.has_generation)
+        except BaseException as exc:
+            self.failed = exc
+            raise
 
     async def serve(self, special: Call | Barrier) -> None:
         # A caller stopped while it waited has cancelled its future: the work is still done, unreported.
