@@ -169,3 +169,24 @@ def test_claude_classify(status, body, headers, kind):
 def test_claude_classify_keeps_advised_wait_from_ms_header():
     v = claude.classify(reply(429, err("rate_limit_error"), {"retry-after-ms": "1500", "retry-after": "9"}))
     assert v.after == 1.5
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (b'{"toptags": {"tag": [{"name": "rock \\ud83c", "count": 100}]}}',
+     {"toptags": {"tag": [{"name": "rock \ud83c", "count": 100}]}}),  # a tag cut inside an emoji
+    (b'\xef\xbb\xbf{"id": "x"}', {"id": "x"}),  # a byte order mark
+    (b'{"score": NaN, "name": "caf\xc3\xa9"}', {"score": float("nan"), "name": "café"}),
+    (b'{"name": "\\u266b Tr\xc3\xa4ume"}', {"name": "♫ Träume"}),
+])
+def test_a_reply_parses_as_the_standard_library_would_with_the_faster_parser(body, expected):
+    import json
+
+    assert repr(reply(body=body).json()) == repr(json.loads(body)) == repr(expected)  # (repr: NaN is not NaN)
+
+
+@pytest.mark.parametrize("body", [b"<html>503</html>", b'{"a": "\xff"}', b'{"a": 1', b""])
+def test_a_body_neither_parser_reads_is_a_bad_reply(body):
+    from enrich.errors import BadReply
+
+    with pytest.raises(BadReply, match="not JSON"):
+        reply(body=body).json()

@@ -38,10 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import orjson
-
 from enrich.net.policy import key_hash
-from enrich.net.reply import Reply
+from enrich.net.reply import Reply, parse_json
 
 log = logging.getLogger("enrich.net")
 FORMAT = 2  # 2: a JSON line, then the body's bytes; 1: the body inside the JSON
@@ -75,7 +73,7 @@ def decode(raw: bytes) -> Entry | None:
     """The entry in ``raw``, or None if it is truncated, not ours or damaged."""
     head, newline, body = raw.partition(b"\n")
     try:
-        d = orjson.loads(head)
+        d = parse_json(head)
         form = d["format"]  # (a line that is not an object fails here too, with TypeError or KeyError)
         if form == 1 and not newline:
             body = str(d["body"]).encode()

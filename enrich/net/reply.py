@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,6 +18,16 @@ P = TypeVar("P")  # what a parser makes of a reply
 KEPT_HEADERS = ("content-type", "location", "retry-after", "retry-after-ms", "x-should-retry")
 
 _UNPARSED = object()
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON from bytes: orjson (a quarter of the standard library's time on a typical reply),
+    and the standard library for what orjson refuses but it reads (a lone surrogate escape,
+    say from a tag cut in the middle of an emoji, a byte order mark, NaN), as before."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 @dataclass
@@ -47,7 +58,7 @@ class Reply:
         """The body as JSON, parsed once; a body that is not JSON is a BadReply."""
         if self._parsed is _UNPARSED:
             try:
-                self._parsed = orjson.loads(self.body)
+                self._parsed = parse_json(self.body)
             except (ValueError, UnicodeDecodeError):
                 raise BadReply(self.source, f"reply is not JSON (HTTP {self.status}: {snippet(self.body)})",
                                what=what) from None
