@@ -36,7 +36,6 @@ import logging
 import operator
 import re
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -173,7 +172,6 @@ def changes_library(sql: str) -> bool:
 class WriterStats:
     rows: int = 0
     transactions: int = 0
-    busy_seconds: float = 0.0
 
 
 @dataclass
@@ -373,11 +371,9 @@ class Writer:
     async def commit(self, steps: list[Step], rows: int) -> None:
         """Write a prepared batch in one transaction, handed to the database thread in one trip
         (in this coroutine's first step, so batches reach the thread in the order they were taken)."""
-        started = time.perf_counter()
         await in_db_thread(self.conn, functools.partial(self.write_in_order, steps=steps))
         self.stats.rows += rows
         self.stats.transactions += 1
-        self.stats.busy_seconds += time.perf_counter() - started
 
     def write_in_order(self, conn: sqlite3.Connection, steps: list[Step]) -> None:
         """``write_batch``, in the database thread, unless a batch handed over before failed:
