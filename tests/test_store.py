@@ -186,6 +186,55 @@ async def test_a_producer_waiting_for_room_when_the_writer_stops_gets_an_error_n
     assert isinstance(outcome[0], StoreError) and "no such table" in str(outcome[0]), outcome
 
 
+async def test_a_producer_held_back_for_room_sends_what_is_waiting_without_waiting_out_the_interval(conn):
+    # Rows waiting fill the queue long before a batch is full: the writer must take them now,
+    # not when the flush interval (a minute here) is up.
+    async with Writer(conn, batch_size=10_000, queue_size=10, flush_interval=60) as writer:
+        async def fill() -> None:
+            for i in range(100):
+                await writer.put(INSERT, ("scan", f"k{i}", float(i)))
+
+        await asyncio.wait_for(fill(), 10)
+        await asyncio.wait_for(writer.flush(), 10)
+    assert writer.stats.rows == 100
+    assert writer.stats.transactions >= 10  # ten rows at most waited at a time
+
+
+async def test_a_producer_waiting_for_room_when_the_writer_is_cancelled_gets_an_error_not_a_hang(conn):
+    release = asyncio.Event()
+
+    async def slow(connection) -> None:
+        await release.wait()
+
+    writer = Writer(conn, batch_size=1, queue_size=1, flush_interval=0.01)
+    await writer.__aenter__()
+    busy = asyncio.create_task(writer.call(slow))  # holds the writer task
+    await asyncio.sleep(0.05)
+    await writer.put(INSERT, ("scan", "a", 1.0))  # the queue is full
+    waiting = asyncio.create_task(writer.put(INSERT, ("scan", "b", 2.0)))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    writer.task.cancel()  # as Ctrl-C does
+    outcome = await asyncio.wait_for(asyncio.gather(waiting, busy, return_exceptions=True), 5)
+    release.set()
+    with pytest.raises(StoreError):
+        await writer.close()
+    assert all(isinstance(o, StoreError) for o in outcome), outcome
+
+
+async def test_a_group_whose_ops_fail_to_come_queues_none_of_them(conn):
+    def ops():
+        yield INSERT, ("scan", "half", 1.0)
+        raise ValueError("the producer broke")
+
+    async with Writer(conn, batch_size=100, flush_interval=0.01) as writer:
+        with pytest.raises(ValueError, match="broke"):
+            await writer.put_group(ops())
+        await writer.put(INSERT, ("scan", "whole", 2.0))
+    async with conn.execute("SELECT work_key FROM runs ORDER BY id") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["whole"]
+
+
 async def test_close_commits_what_is_queued(tmp_path):
     db = tmp_path / "lib.db"
     conn = await open_db(db)

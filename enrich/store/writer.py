@@ -1,15 +1,20 @@
 """The one writer: every row that reaches SQLite passes through here.
 
-Producers put *groups* of operations on a bounded queue. The writer task takes
-groups until it has ``batch_size`` rows or ``flush_interval`` has passed, then
-commits them in ONE transaction, running each statement once with
-``executemany`` over all its rows. A group is never split across transactions,
-so an item's result and its checkpoint are committed together or not at all.
+Producers add *groups* of operations to the batch being filled, each statement's
+rows in a list of its own. A batch is sealed when it holds ``batch_size`` rows
+or ``flush_interval`` after its first, and the writer task commits it in ONE
+transaction, running each statement once with ``executemany`` over all its
+rows. A group is never split across transactions, so an item's result and its
+checkpoint are committed together or not at all. Rows are sorted by statement
+as they arrive: a queue of groups, taken one at a time and sorted after, cost
+about 0.7 µs more CPU a row (100,000 track upserts: 135,689 rows per CPU-second
+against 150,926).
 A batch goes to the database thread whole, in one trip, as soon as it is
-prepared: the writer gathers and prepares the next while the thread writes,
-with at most IN_FLIGHT batches handed over and not yet committed. The thread
-writes them in the order they were taken, and refuses every batch after one
-that failed, so nothing after a failure is committed.
+prepared: the writer prepares the next while the thread writes, with at most
+IN_FLIGHT batches handed over and not yet committed. The thread writes them in
+the order they were sealed, and refuses every batch after one that failed, so
+nothing after a failure is committed. Producers wait while ``queue_size`` rows
+are waiting for the writer.
 
 Within a batch, each statement runs once over all its rows, statements in the
 order they first appear in the batch, whatever group brought them. So a
@@ -189,7 +194,16 @@ class Barrier:
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+@dataclass
+class Batch:
+    """A sealed batch: each statement's rows, statements in the order they first came."""
+
+    by_sql: dict[str, list[Sequence[Any]]]
+    rows: int
+
+
 _STOP = object()
+Item = Batch | Call | Barrier | object  # what the writer task takes, in order (object: _STOP)
 
 
 class Writer:
@@ -206,7 +220,14 @@ class Writer:
         self.conn = conn
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self.filling: dict[str, list[Sequence[Any]]] = {}  # the batch being filled
+        self.filling_rows = 0
+        self.filling_since = 0.0  # loop time of its first row
+        self.sealed: collections.deque[Item] = collections.deque()  # for the writer task, in order
+        self.waiting_rows = 0  # rows filling or sealed, not yet taken by the writer task
+        self.wakeup: asyncio.Future[None] | None = None  # the writer task waits on it for work
+        self.room: collections.deque[asyncio.Future[None]] = collections.deque()  # producers waiting for room
         self.stats = WriterStats()
         self.task: asyncio.Task[Any] | None = None
         self.error: BaseException | None = None
@@ -230,19 +251,35 @@ class Writer:
     async def put_group(self, ops: Iterable[Op]) -> None:
         """Queue ops that must be committed in the same transaction."""
         self.raise_if_failed()
-        group = list(ops)
-        if group:
-            try:
-                self.queue.put_nowait(group)  # the usual case, without a coroutine per group
-            except asyncio.QueueFull:
-                await self.queue.put(group)
-                self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
+        if type(ops) is not list:
+            ops = list(ops)  # whole before any of it is queued
+        if not ops:
+            return
+        while self.waiting_rows >= self.queue_size:
+            self.seal()  # what is there goes now: the writer task is the one to make room
+            room = asyncio.get_running_loop().create_future()
+            self.room.append(room)
+            await room
+            self.raise_if_failed()  # the writer stopped while we waited for room: the group is lost
+        filling = self.filling
+        for sql, params in ops:
+            rows = filling.get(sql)
+            if rows is None:
+                filling[sql] = rows = []
+            rows.append(params)
+        if not self.filling_rows:
+            self.filling_since = asyncio.get_running_loop().time()
+            self.wake()  # its flush_interval starts now
+        self.filling_rows += len(ops)
+        self.waiting_rows += len(ops)
+        if self.filling_rows >= self.batch_size:
+            self.seal()
 
     async def call(self, fn: Callable[[aiosqlite.Connection], Awaitable[R]]) -> R:
         """Run ``fn(conn)`` in its own transaction after what is queued; return its result."""
         self.raise_if_failed()
         item = Call(fn)
-        await self.put_special(item)
+        self.put_special(item)
         result: R = await item.future
         return result
 
@@ -259,15 +296,28 @@ class Writer:
         """Wait until everything queued so far is committed."""
         self.raise_if_failed()
         barrier = Barrier()
-        await self.put_special(barrier)
+        self.put_special(barrier)
         await barrier.future
 
-    async def put_special(self, item: Call | Barrier) -> None:
-        await self.queue.put(item)
-        # Waiting for room, we may have been let in after the writer stopped and emptied
-        # the queue: nobody would ever answer the item, so fail it here.
-        if self.error is not None and not item.future.done():
+    def put_special(self, item: Call | Barrier) -> None:
+        if self.error is not None:  # nobody would ever answer it
             item.future.set_exception(StoreError(f"the database writer stopped: {self.error}"))
+            return
+        self.seal()
+        self.sealed.append(item)
+        self.wake()
+
+    def seal(self) -> None:
+        """Hand the batch being filled to the writer task."""
+        if self.filling_rows:
+            self.sealed.append(Batch(self.filling, self.filling_rows))
+            self.filling, self.filling_rows = {}, 0
+            self.wake()
+
+    def wake(self) -> None:
+        wakeup, self.wakeup = self.wakeup, None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def close(self) -> None:
         """Commit what is queued and stop. Safe to call twice and after cancellation."""
@@ -275,7 +325,9 @@ class Writer:
             return
         task, self.task = self.task, None
         if not task.done():
-            await self.queue.put(_STOP)
+            self.seal()
+            self.sealed.append(_STOP)
+            self.wake()
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -299,74 +351,68 @@ class Writer:
         finally:
             switch_interval.release()
 
-    async def take_and_write(self) -> None:
+    async def take(self) -> Item:
+        """The next sealed item, sealing the batch being filled once its flush_interval is up."""
         loop = asyncio.get_running_loop()
-        stopping = False
-        specials: list[Any] = []
+        while not self.sealed:
+            self.wakeup = wakeup = loop.create_future()
+            timer = None
+            if self.filling_rows:
+                remaining = self.filling_since + self.flush_interval - loop.time()
+                if remaining <= 0:
+                    self.seal()
+                    continue
+                timer = loop.call_later(remaining, self.wake)
+            try:
+                await wakeup
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        item = self.sealed.popleft()
+        if isinstance(item, Batch):
+            self.waiting_rows -= item.rows
+            while self.room and self.waiting_rows < self.queue_size:
+                room = self.room.popleft()
+                if not room.done():
+                    room.set_result(None)
+        return item
+
+    async def take_and_write(self) -> None:
         writing: collections.deque[asyncio.Future[None]] = collections.deque()  # batches handed over, oldest first
+        item: Item = None
         try:
-            while not stopping:
-                first = await self.queue.get()
-                batch, specials, rows = [], [], 0
-                deadline = loop.time() + self.flush_interval
-                item = first
-                while True:
-                    if item is _STOP:
-                        stopping = True
-                    elif isinstance(item, list):
-                        batch.append(item)
-                        rows += len(item)
-                    else:
-                        specials.append(item)
-                    if stopping or specials or rows >= self.batch_size:
-                        break
-                    try:
-                        item = self.queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        remaining = deadline - loop.time()
-                        if remaining <= 0:
-                            break
-                        try:
-                            item = await asyncio.wait_for(self.queue.get(), remaining)
-                        except TimeoutError:
-                            break
-                if batch:
+            while item is not _STOP:
+                item = await self.take()
+                if isinstance(item, Batch):
                     # Prepared while the batches before are still being written, and handed to the
                     # database thread at once (it writes them in order), so it never waits for us;
                     # at most IN_FLIGHT at a time.
-                    steps = self.prepare(batch)
+                    steps = self.prepare(item)
                     if len(writing) >= IN_FLIGHT:
                         await writing.popleft()
-                    writing.append(asyncio.ensure_future(self.commit(steps, rows)))
+                    writing.append(asyncio.ensure_future(self.commit(steps, item.rows)))
                     await asyncio.sleep(0)  # it hands the batch over now, not after the next is prepared
-                if specials or stopping:
-                    while writing:
-                        await writing.popleft()
-                for special in specials:
-                    await self.serve(special)
+                    continue
+                while writing:
+                    await writing.popleft()
+                if isinstance(item, (Call, Barrier)):
+                    await self.serve(item)
         except BaseException as exc:
             for handed in writing:  # the database thread finishes what it was given (write_batch
                 handed.cancel()     # refuses every batch after one that failed)
                 with contextlib.suppress(BaseException):
                     await handed
             self.error = exc
-            for special in specials:  # taken off the queue but not served
-                if not special.future.done():
-                    special.future.set_exception(StoreError(f"the database writer stopped: {exc}"))
-            self.fail_waiters(exc)
+            self.fail_waiters(exc, item)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             # Kept in self.error: producers and close() raise it as a StoreError.
             log.debug("database writer failed: %s", exc)
 
-    def prepare(self, groups: list[list[Op]]) -> list[Step]:
+    def prepare(self, batch: Batch) -> list[Step]:
         """The batch's steps: each statement once over all its rows, in the order statements
         first appear in it."""
-        by_sql: dict[str, list[Sequence[Any]]] = {}
-        for group in groups:
-            for sql, params in group:
-                by_sql.setdefault(sql, []).append(params)
-        return [step for sql, params in by_sql.items() for step in bulk_steps(sql, params, self.max_variables)]
+        return [step for sql, params in batch.by_sql.items() for step in bulk_steps(sql, params, self.max_variables)]
 
     async def commit(self, steps: list[Step], rows: int) -> None:
         """Write a prepared batch in one transaction, handed to the database thread in one trip
@@ -409,11 +455,15 @@ class Writer:
         if not special.future.done():
             special.future.set_result(result)
 
-    def fail_waiters(self, exc: BaseException) -> None:
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
+    def fail_waiters(self, exc: BaseException, taken: Item) -> None:
+        """After the writer task stopped: fail every call and barrier it will never serve (the one
+        it had taken included), and let producers waiting for room raise the error."""
+        self.filling, self.filling_rows = {}, 0
+        for item in (taken, *self.sealed):
             if isinstance(item, (Call, Barrier)) and not item.future.done():
                 item.future.set_exception(StoreError(f"the database writer stopped: {exc}"))
+        self.sealed.clear()
+        while self.room:
+            room = self.room.popleft()
+            if not room.done():
+                room.set_result(None)
