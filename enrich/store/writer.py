@@ -1,8 +1,9 @@
 """The one writer: every row that reaches SQLite passes through here.
 
 Producers add *groups* of operations to the batch being filled, each statement's
-rows in a list of its own. A batch is sealed when it holds ``batch_size`` rows
-or ``flush_interval`` after its first, and the writer task commits it in ONE
+rows in a list of its own. A batch is sealed when it holds ``batch_size`` rows,
+``flush_interval`` after its first, or sooner when a call, a flush or the close
+comes after it or a producer is held back for room; the writer task commits it in ONE
 transaction, running each statement once with ``executemany`` over all its
 rows. A group is never split across transactions, so an item's result and its
 checkpoint are committed together or not at all. Rows are sorted by statement
