@@ -61,6 +61,13 @@ def test_the_analysis_parent_imports_no_signal_processing():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_genres_pipeline_loads_mutagen_only_to_write_tags():
+    # A nightly genres run that writes no tags sends its first request sooner without it.
+    code = "import sys, enrich.api, enrich.pipeline.genres; print('mutagen' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_replies_from_real_workers_load_no_numpy_in_the_parent():
     # A worker's reply is unpickled in the parent: it must hold plain data, or
     # unpickling imports numpy and scipy there (seconds of a small nightly run).

@@ -37,7 +37,6 @@ from enrich.genres.policy import classifier_reason
 from enrich.genres.settings import GenresConfig, genres_config
 from enrich.genres.vocabulary import Vocabulary, load_vocabulary
 from enrich.genres.votes import Vote
-from enrich.library.tagwrite import write_tags
 from enrich.net import open_client
 from enrich.pipeline.scan import library_roots, scan
 from enrich.playlists.refresh import refresh_snapshot
@@ -407,6 +406,8 @@ async def write_back(conn: aiosqlite.Connection, writer: Writer, roots: Sequence
                      progress: Progress, *, keep_existing: bool = True) -> None:
     """Write stored genres into files that do not hold them yet (safe writer, in threads);
     with ``keep_existing`` the file's own genres stay, first."""
+    from enrich.library.tagwrite import write_tags  # mutagen's writers: only a run that writes tags loads them
+
     todo = []
     for track_id, path, path_bytes, found, current in await store.tags_to_write(conn, roots):
         target = genres_to_write(stored_list(current), found, keep_existing)
