@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from enrich.errors import BadReply
 from enrich.net import policy
 from enrich.net.breaker import Breaker
 from enrich.net.reply import Kind, Reply
@@ -179,14 +182,10 @@ def test_claude_classify_keeps_advised_wait_from_ms_header():
     (b'{"name": "\\u266b Tr\xc3\xa4ume"}', {"name": "♫ Träume"}),
 ])
 def test_a_reply_parses_as_the_standard_library_would_with_the_faster_parser(body, expected):
-    import json
-
     assert repr(reply(body=body).json()) == repr(json.loads(body)) == repr(expected)  # (repr: NaN is not NaN)
 
 
 @pytest.mark.parametrize("body", [b"<html>503</html>", b'{"a": "\xff"}', b'{"a": 1', b""])
 def test_a_body_neither_parser_reads_is_a_bad_reply(body):
-    from enrich.errors import BadReply
-
     with pytest.raises(BadReply, match="not JSON"):
         reply(body=body).json()

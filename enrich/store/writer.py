@@ -356,14 +356,14 @@ class Writer:
         """The next sealed item, sealing the batch being filled once its flush_interval is up."""
         loop = asyncio.get_running_loop()
         while not self.sealed:
-            self.wakeup = wakeup = loop.create_future()
             timer = None
             if self.filling_rows:
                 remaining = self.filling_since + self.flush_interval - loop.time()
                 if remaining <= 0:
                     self.seal()
-                    continue
+                    break
                 timer = loop.call_later(remaining, self.wake)
+            self.wakeup = wakeup = loop.create_future()
             try:
                 await wakeup
             finally:
