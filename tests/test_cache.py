@@ -4,6 +4,7 @@ an unwritable folder, offline mode, and `enrich cache`."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import pytest
 
 from enrich.errors import SourceError, SourceUnavailable
 from enrich.net import Clock, open_client
+from enrich.net import cache as cache_mod
 from enrich.net.cache import SMALL_ENTRY, DiskCache, Entry, decode, encode
 from enrich.sources import lastfm, musicbrainz
 from tests.conftest import REPO, run_enrich, unprivileged_prefix
@@ -38,6 +40,24 @@ async def warm(client, fakes):
 
 def entries(folder):
     return sorted(p for p in (folder / "cache" / "http").rglob("*.json") if p.name != "last_run.json")
+
+
+def test_a_temp_file_left_by_a_dead_process_of_the_same_id_is_overwritten(tmp_path, monkeypatch):
+    # Temp names are the process id and a count: a crashed process of the same id
+    # may have left one; the write takes it over, whole and private, and leaves none.
+    monkeypatch.setattr(cache_mod, "_tmp_numbers", itertools.count(7))
+    final = tmp_path / "ab" / "x.json"
+    final.parent.mkdir()
+    stale = final.parent / f".x.json.{os.getpid()}.7.tmp"
+    stale.write_bytes(b"stale " * 1000)
+    entry = Entry("GET /x", "lastfm", 200, {}, b'{"a": 1}', "http://x", 1.0, False)
+    cache_mod._write_file(str(final), encode(entry))
+    assert decode(final.read_bytes()) == entry
+    assert list(final.parent.iterdir()) == [final]
+    # A folder not there yet is made, private.
+    cache_mod._write_file(str(tmp_path / "cd" / "y.json"), encode(entry))
+    assert decode((tmp_path / "cd" / "y.json").read_bytes()) == entry
+    assert stat.S_IMODE((tmp_path / "cd").stat().st_mode) == 0o700
 
 
 @pytest.mark.anyio

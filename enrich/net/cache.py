@@ -29,10 +29,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import json
 import logging
 import os
-import secrets as _secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -311,14 +311,32 @@ def _write_batch(batch: dict[str, Entry]) -> None:
         _write_file(path, encode(entry))
 
 
+# Temp names: the process id and a count, unique while the process lives (one left by
+# a dead process of the same id is overwritten, never shared).
+_tmp_numbers = itertools.count()
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
 def _write_file(final: str, data: bytes) -> None:
-    """Write an entry whole: a private temp file renamed into place (a crash leaves no half entry)."""
+    """Write an entry whole: a private temp file renamed into place (a crash leaves no half entry).
+
+    Four system calls when the folder exists (open, write, close, rename): each is a
+    hand-over of the interpreter's lock between this thread and the event loop's.
+    """
     folder, name = os.path.split(final)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
+    tmp = f"{folder}{os.sep}.{name}.{os.getpid()}.{next(_tmp_numbers)}.tmp"
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        with open(tmp, "wb", opener=_private_opener) as fh:
-            fh.write(data)
+        try:
+            fd = os.open(tmp, _CREATE, 0o600)
+        except FileNotFoundError:  # the folder's first entry
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            fd = os.open(tmp, _CREATE, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, final)
     except OSError:
         with contextlib.suppress(OSError):
@@ -349,7 +367,3 @@ def _read_small(path: str) -> bytes | _Large | None:
         return None
     finally:
         os.close(fd)
-
-
-def _private_opener(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
