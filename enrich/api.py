@@ -30,31 +30,28 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from enrich import config as config_mod
 from enrich import running
-from enrich.browse import query as q
-from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
-from enrich.browse.report import ReportData
 from enrich.errors import StoreError, UsageError
 from enrich.progress import Progress
-from enrich.results import (
-    CacheCleared,
-    CachePruned,
-    CacheStats,
-    Explanation,
-    PlaylistsResult,
-    PromptPlaylist,
-    ReportFile,
-    RunDetail,
-    RunRecord,
-    Settings,
-)
-from enrich.store import browse as sql
-from enrich.store import stats as stats_sql
-from enrich.store.readonly import connect_readonly
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the queries' and the results' modules load with the calls that need them
+    from enrich.browse import query as q
+    from enrich.browse.records import AlbumRecord, ArtistRecord, TrackRecord
+    from enrich.browse.report import ReportData
     from enrich.pipeline.analyze import AnalyzeReport
     from enrich.pipeline.genres import GenresReport
     from enrich.pipeline.scan import ScanReport
+    from enrich.results import (
+        CacheCleared,
+        CachePruned,
+        CacheStats,
+        Explanation,
+        PlaylistsResult,
+        PromptPlaylist,
+        ReportFile,
+        RunDetail,
+        RunRecord,
+        Settings,
+    )
 
 T = TypeVar("T")
 
@@ -120,6 +117,8 @@ class Library:
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
+        from enrich.store import browse as sql
+        from enrich.store.readonly import connect_readonly
         conn = connect_readonly(self.db, self.config.store.busy_timeout_ms)
         sql.prepare(conn)
         try:
@@ -133,6 +132,7 @@ class Library:
 
     def parse(self, terms: str | Sequence[str] = ()) -> q.Query:
         """A query from a string ('genre:jazz bpm:120..130') or from words already split."""
+        from enrich.browse import query as q
         words = shlex.split(terms) if isinstance(terms, str) else list(terms)
         query = q.parse(words)
         if any(isinstance(c, q.Genre) for t in query.terms for c in t.options):
@@ -140,6 +140,7 @@ class Library:
         return query
 
     def _resolve_genres(self, query: q.Query) -> q.Query:
+        from enrich.browse import query as q
         from enrich.genres.normalise import fold
         from enrich.genres.settings import genres_config
         from enrich.genres.vocabulary import load_vocabulary
@@ -156,6 +157,7 @@ class Library:
     def query(self, terms: str | Sequence[str] = (), *, sort: Sequence[str] = (),
               limit: int | None = None) -> Iterator[TrackRecord]:
         """Tracks matching ``terms``, streamed in ``sort`` order (fields; '-' first for descending)."""
+        from enrich.store import browse as sql
         parsed = self.parse(terms)
         sql.order_clause(sort)  # a bad sort field fails before anything is read
         return self._stream(sql.tracks, parsed, sort=sort, limit=limit)
@@ -166,14 +168,17 @@ class Library:
             yield from reader(conn, *args, **kwargs)
 
     def albums(self, terms: str | Sequence[str] = (), *, limit: int | None = None) -> Iterator[AlbumRecord]:
+        from enrich.store import browse as sql
         return self._stream(sql.albums, self.parse(terms), limit=limit)
 
     def artists(self, terms: str | Sequence[str] = (), *, limit: int | None = None) -> Iterator[ArtistRecord]:
+        from enrich.store import browse as sql
         return self._stream(sql.artists, self.parse(terms), limit=limit)
 
     def export_rows(self, terms: str | Sequence[str] = (), *, sort: Sequence[str] = (),
                     limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Every exported column of each matching track (see README, 'The database')."""
+        from enrich.store import browse as sql
         parsed = self.parse(terms)
         sql.order_clause(sort)
         return self._stream(sql.export_rows, parsed, sort=sort, limit=limit)
@@ -188,6 +193,7 @@ class Library:
 
     def track(self, ref: str | int) -> TrackRecord:
         """One track by id, path, or 'Artist - Title' (words of it are enough when they name one track)."""
+        from enrich.store import browse as sql
         with self.connection() as conn:
             found = sql.find_track(conn, str(ref))
         if not found:
@@ -201,6 +207,7 @@ class Library:
     # ------------------------------------------------------------ summaries
 
     def stats(self, top: int = 20) -> Stats:
+        from enrich.store import stats as stats_sql
         with self.connection() as conn:
             return Stats(
                 db=str(self.db),
@@ -215,8 +222,10 @@ class Library:
 
     def report_data(self, map_points: int = 10_000) -> ReportData:
         """Everything `enrich report` draws; the map holds at most ``map_points`` tracks (a spread sample)."""
+        from enrich.browse.report import ReportData
         from enrich.genres.settings import genres_config
         from enrich.genres.vocabulary import load_vocabulary
+        from enrich.store import stats as stats_sql
 
         directory = genres_config(self.config).vocabulary
         vocabulary = load_vocabulary(Path(directory).expanduser() if directory else None)
@@ -233,6 +242,7 @@ class Library:
     def report(self, out: str | os.PathLike[str], *, map_points: int = 10_000) -> ReportFile:
         """Write the self-contained HTML report to ``out`` (it appears only when complete), as `enrich report`."""
         from enrich.browse.report import render
+        from enrich.results import ReportFile
 
         target = Path(out).expanduser()
         if target.is_dir():
@@ -261,18 +271,21 @@ class Library:
     def cache_stats(self) -> CacheStats:
         """Entries and bytes per source in the disk HTTP cache, and the last run's hit rate."""
         from enrich.net import upkeep
+        from enrich.results import CacheStats
 
         return CacheStats(**upkeep.stats(self.config))
 
     def cache_prune(self, max_mb: float | None = None, *, dry_run: bool = False) -> CachePruned:
         """Remove expired and unreadable entries, then the oldest beyond ``max_mb`` ([http] cache_max_mb)."""
         from enrich.net import upkeep
+        from enrich.results import CachePruned
 
         return CachePruned(**upkeep.prune(self.config, max_mb, dry_run=dry_run))
 
     def cache_clear(self, source: str | None = None, *, dry_run: bool = False) -> CacheCleared:
         """Remove every cached reply (or only ``source``'s)."""
         from enrich.net import upkeep
+        from enrich.results import CacheCleared
 
         return CacheCleared(**upkeep.clear(self.config, source, dry_run=dry_run))
 
@@ -319,6 +332,7 @@ class Library:
         """Why the tracks matching ``ref`` (id, path, 'Artist - Title') have their genres: votes, scores,
         tags not used; as `enrich genres --explain`."""
         from enrich.pipeline.genres import explain
+        from enrich.results import Explanation
 
         return [Explanation.from_dict(e) for e in running.run(explain(self.config, str(ref)))]
 
@@ -333,6 +347,7 @@ class Library:
         overall, or recent for the latest scrobbles; the result's ``lastfm`` lists every played track the
         library does not have); each track with its score and reasons. ``dry_run`` writes no file."""
         from enrich.playlists.build import Request, make_playlists
+        from enrich.results import PlaylistsResult
 
         request = Request(seeds=tuple(seeds), to=to, genre=genre, auto=auto, length=length, minutes=minutes,
                           direction=direction, out_dir=None if out_dir is None else str(out_dir), name=name,
@@ -348,6 +363,7 @@ class Library:
         Returns the wish (with what was dropped from Claude's answer), how it met the library, Claude's
         requests, tokens and cost, and the playlist; ``.as_dict()`` is what the command prints with --json."""
         from enrich.pipeline.prompt import PromptRequest, prompt_playlist
+        from enrich.results import PromptPlaylist
 
         request = PromptRequest(sentence, length=length, minutes=minutes,
                                 out_dir=None if out_dir is None else str(out_dir), name=name, dry_run=dry_run,
@@ -387,12 +403,14 @@ class Library:
 
     def runs(self, limit: int = 20, command: str | None = None) -> list[RunRecord]:
         """The newest runs of long commands, newest first, with their items by status (as `enrich runs`)."""
+        from enrich.results import RunRecord
         from enrich.runs import history
 
         return [RunRecord(**r) for r in running.run(history.list_runs(self.config, limit, command))]
 
     def run(self, run_id: int) -> RunDetail:
         """One run with every item that failed (as `enrich runs show ID`)."""
+        from enrich.results import RunDetail
         from enrich.runs import history
 
         return RunDetail.from_dict(running.run(history.show_run(self.config, run_id)))

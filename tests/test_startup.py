@@ -68,6 +68,15 @@ def test_the_genres_pipeline_loads_mutagen_only_to_write_tags():
     assert out.stdout.strip() == "False"
 
 
+def test_a_genres_run_loads_no_query_report_or_results_module():
+    # Their dataclasses and parsers are about 30 ms of a genres run's start, before its first request.
+    code = ("import sys, enrich.api, enrich.cli.genres, enrich.pipeline.genres; "
+            "print(sorted(m for m in sys.modules if m.startswith(('enrich.browse', 'enrich.results', "
+            "'enrich.store.browse', 'enrich.store.stats', 'enrich.store.readonly'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_replies_from_real_workers_load_no_numpy_in_the_parent():
     # A worker's reply is unpickled in the parent: it must hold plain data, or
     # unpickling imports numpy and scipy there (seconds of a small nightly run).
