@@ -320,8 +320,8 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 def _write_file(final: str, data: bytes) -> None:
     """Write an entry whole: a private temp file renamed into place (a crash leaves no half entry).
 
-    Four system calls when the folder exists (open, write, close, rename): each is a
-    hand-over of the interpreter's lock between this thread and the event loop's.
+    When the folder exists: four calls into the kernel that let go of the interpreter's
+    lock (open, write, close, rename), each a hand-over between this thread and the loop's.
     """
     folder, name = os.path.split(final)
     tmp = f"{folder}{os.sep}.{name}.{os.getpid()}.{next(_tmp_numbers)}.tmp"
