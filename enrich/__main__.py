@@ -36,9 +36,9 @@ def run() -> None:
                 stream.flush()
         os._exit(INTERRUPTED)
     finally:
-        # The process ends here, and its exit would run one last full collection over
-        # every object it made (50-90 ms after a genres run) to free what the exit
-        # frees anyway: park them where the collector does not look.
+        # The process ends here. The interpreter's exit would run one last full
+        # collection over every object it made (50-90 ms after a genres run), for
+        # memory the process hands back whole: park them where the collector does not look.
         gc.freeze()
 
 
